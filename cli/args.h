@@ -8,12 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace docfs::cli {
+
+// A mistake in how a command was called (exit status 2), as opposed to a failure (1).
+class CliUsageError : public UsageError {
+ public:
+  explicit CliUsageError(const std::string& what) : UsageError(EINVAL, what) {}
+};
 
 class Args {
  public:
   // `valued`: options that take a value; `flags`: options that do not. "--help"/"-h" is
-  // always a flag. Throws UsageError(EINVAL) naming the bad option.
+  // always a flag. Throws CliUsageError naming the bad option.
   Args(int argc, char** argv, const std::set<std::string>& valued,
        const std::set<std::string>& flags);
 
@@ -22,7 +30,7 @@ class Args {
   std::optional<std::string> value(const std::string& option) const;  // the last one given
   std::vector<std::string> values(const std::string& option) const;    // all, in order
   bool help() const { return has("--help") || has("-h"); }
-  // Throws UsageError unless min <= positional count <= max.
+  // Throws CliUsageError unless min <= positional count <= max.
   void expect_positional(size_t min, size_t max) const;
 
  private:
@@ -32,9 +40,9 @@ class Args {
   std::vector<std::pair<std::string, std::string>> ordered_;
 };
 
-// "10", "10k", "64KiB", "1.5G", "2MB" -> bytes (binary units). Throws UsageError.
+// "10", "10k", "64KiB", "1.5G", "2MB" -> bytes (binary units). Throws CliUsageError.
 uint64_t parse_size(const std::string& text);
-// "30", "30s", "5m", "2h", "7d" -> seconds. Throws UsageError.
+// "30", "30s", "5m", "2h", "7d" -> seconds. Throws CliUsageError.
 uint64_t parse_duration(const std::string& text);
 // 1536 -> "1.5K" (human) or "1536".
 std::string format_size(uint64_t bytes, bool human);

@@ -1,0 +1,111 @@
+// `docfs`: one binary, one subcommand per task. Also runs as `mount.docfs`, the helper
+// mount(8) calls for `mount -t fuse.docfs STORE DIR` and fstab lines.
+#include <curl/curl.h>
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 314
+#endif
+#include <fuse3/fuse_lowlevel.h>
+#include <openssl/crypto.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/store_format.h"
+#include "core/version.h"
+
+namespace docfs::cli {
+namespace {
+
+std::vector<Command> all_commands() {
+  std::vector<Command> all = store_commands();
+  for (auto& c : remote_commands()) all.push_back(c);
+  for (auto& c : mount_commands()) all.push_back(c);
+  return all;
+}
+
+void print_version() {
+  std::cout << "docfs " << DOCFS_VERSION << "\n"
+            << "store format " << format::kFormatVersion << "\n"
+            << "libfuse " << fuse_pkgversion() << "\n"
+            << curl_version() << "\n"
+            << OpenSSL_version(OPENSSL_VERSION) << "\n";
+}
+
+void print_help(const std::vector<Command>& cmds) {
+  std::cout << "usage: docfs COMMAND [ARGS...]   (docfs COMMAND --help for details)\n\n"
+               "A FUSE filesystem and command line for DocumentArrayMemmap-style stores.\n\n"
+               "commands:\n";
+  for (const auto& c : cmds) {
+    std::string name = c.name;
+    name.resize(std::max<size_t>(name.size(), 10), ' ');
+    std::cout << "  " << name << "  " << c.summary << "\n";
+  }
+  std::cout << "\noptions:\n  --version   print versions of docfs, its formats and libraries\n"
+               "  --help      this text\n\nexit status: 0 success, 1 failure, 2 usage error\n";
+}
+
+int run(const Command& c, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (std::strcmp(argv[i], "--help") == 0) {
+      std::cout << c.usage;
+      if (c.usage.empty() || c.usage.back() != '\n') std::cout << "\n";
+      return kExitOk;
+    }
+  }
+  try {
+    return c.run(argc, argv);
+  } catch (const CliUsageError& e) {
+    std::cerr << "docfs " << c.name << ": " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "docfs " << c.name << ": " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+// mount(8) calls: mount.docfs STORE DIR [-sfnv] [-o OPTIONS]. -f there means "fake",
+// -n "no mtab", -s "sloppy", -v "verbose": none apply to us, so they are dropped.
+int run_as_mount_helper(const std::vector<Command>& cmds, int argc, char** argv) {
+  std::vector<char*> args{const_cast<char*>("mount")};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-s" || a == "-f" || a == "-n" || a == "-v") continue;
+    args.push_back(argv[i]);
+  }
+  for (const auto& c : cmds)
+    if (c.name == "mount") return run(c, static_cast<int>(args.size()), args.data());
+  std::cerr << "mount.docfs: this build has no mount support\n";
+  return kExitFailure;
+}
+
+}  // namespace
+}  // namespace docfs::cli
+
+int main(int argc, char** argv) {
+  using namespace docfs::cli;
+  auto cmds = all_commands();
+  std::string self = argv[0];
+  if (self.substr(self.rfind('/') + 1) == "mount.docfs") return run_as_mount_helper(cmds, argc, argv);
+  if (argc < 2) {
+    print_help(cmds);
+    return kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--version" || name == "version") {
+    print_version();
+    return kExitOk;
+  }
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(cmds);
+    return kExitOk;
+  }
+  for (const auto& c : cmds)
+    if (c.name == name) return run(c, argc - 1, argv + 1);
+  std::cerr << "docfs: unknown command '" << name << "' (see docfs --help)\n";
+  return kExitUsage;
+}

@@ -1,0 +1,119 @@
+#include "core/document.h"
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <chrono>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace docfs {
+
+IdError check_id(std::string_view id) {
+  if (id.empty()) return IdError::kEmpty;
+  if (id.size() > kMaxIdBytes) return IdError::kTooLong;
+  if (id.find('\0') != std::string_view::npos) return IdError::kNul;
+  size_t start = 0;
+  while (true) {
+    size_t slash = id.find('/', start);
+    std::string_view part =
+        id.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty()) return IdError::kEmptyPart;
+    if (part.size() > kMaxIdPartBytes) return IdError::kPartTooLong;
+    if (part == "." || part == "..") return IdError::kDotPart;
+    if (slash == std::string_view::npos) return IdError::kOk;
+    start = slash + 1;
+  }
+}
+
+std::string describe_id_error(IdError e, std::string_view id) {
+  auto shown = [&] {
+    std::string s(id.substr(0, 64));
+    for (char& c : s)
+      if (c == '\0') c = '?';
+    return "'" + s + (id.size() > 64 ? "...'" : "'");
+  };
+  switch (e) {
+    case IdError::kOk:
+      return "id " + shown() + " is valid";
+    case IdError::kEmpty:
+      return "id is empty";
+    case IdError::kTooLong:
+      return "id is " + std::to_string(id.size()) + " bytes, the limit is " +
+             std::to_string(kMaxIdBytes);
+    case IdError::kPartTooLong: {
+      size_t longest = 0, start = 0;
+      while (start <= id.size()) {
+        size_t slash = id.find('/', start);
+        size_t end = slash == std::string_view::npos ? id.size() : slash;
+        longest = std::max(longest, end - start);
+        start = end + 1;
+      }
+      return "id " + shown() + " has a part of " + std::to_string(longest) +
+             " bytes, the limit is " + std::to_string(kMaxIdPartBytes);
+    }
+    case IdError::kEmptyPart:
+      return "id " + shown() + " has an empty part (leading, trailing or double '/')";
+    case IdError::kDotPart:
+      return "id " + shown() + " has a '.' or '..' part";
+    case IdError::kNul:
+      return "id " + shown() + " contains a NUL byte";
+  }
+  return "invalid id";
+}
+
+namespace {
+
+// What cereal writes. The id is not part of it: the record and header entry carry it.
+struct MetaWire {
+  DocumentMeta* m;
+  template <class Archive>
+  void serialize(Archive& ar, const std::uint32_t version) {
+    ar(m->mime_type, m->uri, m->tags, m->embedding, m->mode, m->uid, m->gid, m->mtime_ns,
+       m->ctime_ns);
+    (void)version;  // version 1 is the first; later fields go behind `if (version >= 2)`
+  }
+};
+
+}  // namespace
+}  // namespace docfs
+
+CEREAL_CLASS_VERSION(docfs::MetaWire, 1);
+
+namespace docfs {
+
+std::string encode_meta(const DocumentMeta& meta) {
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    MetaWire w{const_cast<DocumentMeta*>(&meta)};
+    ar(w);
+  }
+  return std::move(out).str();
+}
+
+DocumentMeta decode_meta(std::string_view bytes, std::string id) {
+  DocumentMeta meta;
+  meta.id = std::move(id);
+  // Callers verify the record CRC first, so malformed bytes here mean a foreign or
+  // hand-made record; cereal's own errors (short input, bad sizes) become FormatError.
+  std::istringstream in(std::string(bytes), std::ios::binary);
+  try {
+    cereal::PortableBinaryInputArchive ar(in);
+    MetaWire w{&meta};
+    ar(w);
+  } catch (const std::exception& e) {
+    throw FormatError(std::string("document metadata is malformed: ") + e.what());
+  }
+  return meta;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace docfs

@@ -1,0 +1,655 @@
+#include "core/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "core/crc32c.h"
+#include "core/error.h"
+#include "core/store_impl.h"
+
+namespace docfs {
+
+using format::Entry;
+using format::EntryType;
+
+namespace {
+
+constexpr size_t kFlushThreshold = 4u << 20;     // buffered bytes before an automatic flush
+constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass the buffer
+constexpr size_t kCopyChunk = 1u << 20;
+
+void check_id_or_throw(std::string_view id) {
+  IdError e = check_id(id);
+  if (e != IdError::kOk)
+    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
+                     describe_id_error(e, id));
+}
+
+Location location_of(const format::PutEntry& p) {
+  Location l;
+  l.record_off = p.record_off;
+  l.content_off = p.content_off;
+  l.content_len = p.content_len;
+  l.meta_len = p.meta_len;
+  l.mode = p.mode;
+  l.uid = p.uid;
+  l.gid = p.gid;
+  l.mtime_ns = p.mtime_ns;
+  l.ctime_ns = p.ctime_ns;
+  return l;
+}
+
+Stat stat_of(const Location& l) {
+  return Stat{l.content_len, l.mode, l.uid, l.gid, l.mtime_ns, l.ctime_ns};
+}
+
+// Body bytes a live version keeps from being garbage.
+uint64_t live_size(std::string_view id, const Location& l) {
+  return format::kRecordHeaderSize + id.size() + l.meta_len + l.content_len;
+}
+
+Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len,
+                uint64_t content_off, uint64_t content_len) {
+  Entry e;
+  e.type = EntryType::kPut;
+  e.put = format::PutEntry{m.id, record_off, meta_len, content_off, content_len,
+                           m.mode, m.uid, m.gid, m.mtime_ns, m.ctime_ns};
+  return e;
+}
+
+}  // namespace
+
+uint64_t new_generation() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(now_ns());
+}
+
+// ---------------------------------------------------------------- ContentRef
+
+ContentRef::ContentRef(std::shared_ptr<const BodyFile> file, uint64_t offset, uint64_t size)
+    : file_(std::move(file)), offset_(offset), size_(size) {}
+
+size_t ContentRef::read(uint64_t off, void* buf, size_t n) const {
+  if (off >= size_) return 0;
+  n = static_cast<size_t>(std::min<uint64_t>(n, size_ - off));
+  size_t got = file_->file.pread(buf, n, offset_ + off);
+  if (got != n)
+    throw FormatError(file_->file.path() + ": document content at offset " +
+                      std::to_string(offset_ + off) + " is cut short (file truncated?)");
+  return got;
+}
+
+std::string ContentRef::read_all() const {
+  std::string s(size_, '\0');
+  read(0, s.data(), s.size());
+  return s;
+}
+
+int ContentRef::fd() const { return file_->file.fd(); }
+
+// ---------------------------------------------------------------- header scan
+
+EntryScan scan_entries(const File& f, uint64_t start,
+                       const std::function<void(const Entry&, uint64_t)>& fn) {
+  EntryScan scan;
+  const uint64_t size = f.size();
+  uint64_t pos = start;
+  std::string buf;
+  uint64_t buf_off = start;  // file offset of buf[0]
+  const size_t kChunk = 4u << 20;
+  while (pos < size) {
+    // Keep at least one maximal entry in the buffer past pos (or everything left).
+    uint64_t have_end = buf_off + buf.size();
+    if (have_end - pos < format::kEntryPrefixSize + format::kMaxEntryLength && have_end < size) {
+      buf.erase(0, pos - buf_off);
+      buf_off = pos;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, size - have_end));
+      std::string more = f.pread_string(want, have_end);
+      buf += more;
+    }
+    std::string_view view(buf.data() + (pos - buf_off), buf.size() - (pos - buf_off));
+    Entry e;
+    size_t used = 0;
+    std::string why;
+    auto status = format::decode_entry(view, &e, &used, &why);
+    if (status == format::DecodeStatus::kOk) {
+      fn(e, pos);
+      pos += used;
+      continue;
+    }
+    // A bad entry is a torn tail when nothing whole can follow it: it runs to the end of
+    // the file, or everything after it is zeros (space allocated, data never written).
+    bool last = status == format::DecodeStatus::kIncomplete;
+    if (!last && view.size() >= format::kEntryPrefixSize) {
+      uint32_t len;
+      std::memcpy(&len, view.data() + 4, 4);
+      last = format::kEntryPrefixSize + uint64_t{len} >= view.size() ||
+             (len > format::kMaxEntryLength && view.size() < format::kEntryPrefixSize + format::kMaxEntryLength);
+    }
+    if (!last && view.size() == size - pos)
+      last = std::all_of(view.begin(), view.end(), [](char c) { return c == 0; });
+    if (last) {
+      scan.torn_bytes = size - pos;
+      break;
+    }
+    scan.corruption = f.path() + ": corrupt entry at offset " + std::to_string(pos) + ": " + why;
+    break;
+  }
+  scan.valid_end = pos;
+  return scan;
+}
+
+// ---------------------------------------------------------------- open / replay
+
+void Store::Impl::open_files(bool create) {
+  const std::string hpath = dir + "/header.bin", bpath = dir + "/body.bin";
+  bool have_h = path_exists(hpath), have_b = path_exists(bpath);
+  if (!have_h && !have_b) {
+    if (!create || read_only)
+      throw UsageError(ENOENT, "no store at " + dir + " (create one with: docfs init " + dir + ")");
+    // Body first, then header: a store is valid once header.bin exists.
+    format::FileHeader fh{format::kFormatVersion, new_generation()};
+    for (auto [path, magic] : {std::pair{bpath, format::kBodyMagic}, std::pair{hpath, format::kHeaderMagic}}) {
+      std::string tmp = path + ".new";
+      File f = File::open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+      std::string bytes = format::encode_file_header(magic, fh);
+      f.pwrite(bytes.data(), bytes.size(), 0);
+      f.sync();
+      if (::rename(tmp.c_str(), path.c_str()) != 0) throw IoError(errno, "rename " + tmp);
+    }
+    sync_dir(dir);
+  } else if (!have_h || !have_b) {
+    throw FormatError("store " + dir + " is missing " + (have_h ? "body.bin" : "header.bin") +
+                      " (a damaged store; restore it from a copy or a remote)");
+  }
+
+  // A read-only opener can race the two renames at the end of a prune; the generation
+  // check catches that and it simply looks again.
+  for (int attempt = 0;; ++attempt) {
+    int flags = read_only ? O_RDONLY : O_RDWR;
+    File b = File::open(bpath, flags), h = File::open(hpath, flags);
+    format::FileHeader bh, hh;
+    std::string bbytes(format::kFileHeaderSize, '\0'), hbytes(format::kFileHeaderSize, '\0');
+    bbytes.resize(b.pread(bbytes.data(), bbytes.size(), 0));
+    hbytes.resize(h.pread(hbytes.data(), hbytes.size(), 0));
+    if (auto why = format::decode_file_header(bbytes, format::kBodyMagic, &bh))
+      throw FormatError(bpath + ": " + *why);
+    if (auto why = format::decode_file_header(hbytes, format::kHeaderMagic, &hh))
+      throw FormatError(hpath + ": " + *why);
+    if (bh.generation != hh.generation) {
+      if (read_only && attempt < 100) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      throw FormatError("store " + dir + ": header.bin and body.bin are from different generations (" +
+                        "an interrupted prune or files copied from two stores); run docfs fsck " + dir);
+    }
+    generation = hh.generation;
+    body = std::make_shared<BodyFile>(std::move(b));
+    header = std::move(h);
+    return;
+  }
+}
+
+bool Store::Impl::apply(const Entry& e) {
+  switch (e.type) {
+    case EntryType::kPut: {
+      const auto& p = e.put;
+      uint64_t meta_end = p.record_off + format::kRecordHeaderSize + p.id.size() + p.meta_len;
+      uint64_t content_end = p.content_off + p.content_len;
+      uint64_t limit = read_only ? body_size_at_scan : body_end;
+      if (meta_end > limit || content_end > limit || p.record_off < format::kFileHeaderSize)
+        return false;
+      Location prev, loc = location_of(p);
+      if (index.upsert(p.id, loc, &prev))
+        live_bytes -= std::min(live_bytes, live_size(p.id, prev));
+      live_bytes += live_size(p.id, loc);
+      max_referenced_end = std::max({max_referenced_end, content_end, meta_end});
+      return true;
+    }
+    case EntryType::kDelete: {
+      Location prev;
+      if (index.erase(e.put.id, &prev)) live_bytes -= std::min(live_bytes, live_size(e.put.id, prev));
+      return true;
+    }
+    case EntryType::kRename: {
+      Location moved, replaced;
+      if (!index.erase(e.put.id, &moved)) return true;
+      live_bytes -= std::min(live_bytes, live_size(e.put.id, moved));
+      if (index.upsert(e.to, moved, &replaced))
+        live_bytes -= std::min(live_bytes, live_size(e.to, replaced));
+      live_bytes += live_size(e.to, moved);
+      return true;
+    }
+    case EntryType::kClear:
+      index.clear();
+      live_bytes = 0;
+      return true;
+  }
+  return true;
+}
+
+void Store::Impl::replay_from(uint64_t start) {
+  body_size_at_scan = body->file.size();
+  if (!read_only) body_end = body_size_at_scan;
+  if (start == format::kFileHeaderSize) index.reserve(header.size() / 96);
+  uint64_t beyond_body = 0;
+  EntryScan scan = scan_entries(header, start, [&](const Entry& e, uint64_t) {
+    if (!apply(e)) ++beyond_body;
+  });
+  if (scan.corruption)
+    throw FormatError(*scan.corruption + " (run docfs fsck " + dir + " for details)");
+  if (beyond_body > 0 && !read_only)
+    std::cerr << "docfs: " << dir << ": ignored " << beyond_body
+              << " header entries pointing past the end of body.bin (torn by a crash)\n";
+  header_end = scan.valid_end;
+  if (!read_only) {
+    // Drop torn tails so new appends follow whole records. Nothing visible is lost: a
+    // torn entry was never applied and body bytes past the last reference are unreachable.
+    if (scan.torn_bytes > 0) header.truncate(scan.valid_end);
+    uint64_t body_keep = std::max<uint64_t>(max_referenced_end, format::kFileHeaderSize);
+    if (body_keep < body_end) {
+      body->file.truncate(body_keep);
+      body_end = body_keep;
+    }
+  }
+}
+
+std::unique_ptr<Store> Store::open(const std::string& dir, OpenOptions opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  while (impl->dir.size() > 1 && impl->dir.back() == '/') impl->dir.pop_back();
+  impl->read_only = opts.read_only;
+  if (opts.create && !opts.read_only) {
+    if (::mkdir(impl->dir.c_str(), 0755) != 0 && errno != EEXIST)
+      throw IoError(errno, "create store directory " + impl->dir);
+  }
+  struct stat st;
+  if (::stat(impl->dir.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      throw UsageError(ENOENT, "no store at " + impl->dir + " (create one with: docfs init " + impl->dir + ")");
+    throw IoError(errno, "open store " + impl->dir);
+  }
+  if (!S_ISDIR(st.st_mode)) throw UsageError(ENOTDIR, "store " + impl->dir + " is not a directory");
+  if (!opts.read_only) {
+    impl->lock = StoreLock::acquire(impl->dir);
+    impl->recover_interrupted_prune();
+  }
+  impl->open_files(opts.create);
+  impl->replay_from(format::kFileHeaderSize);
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() {
+  if (impl_->read_only) return;
+  try {
+    std::unique_lock lk(impl_->mu);
+    impl_->flush_locked();
+  } catch (const std::exception& e) {
+    std::cerr << "docfs: " << impl_->dir << ": flush at close failed: " << e.what() << "\n";
+  }
+}
+
+const std::string& Store::dir() const { return impl_->dir; }
+bool Store::read_only() const { return impl_->read_only; }
+
+// ---------------------------------------------------------------- writes
+
+void Store::Impl::require_writable() const {
+  if (read_only) throw UsageError(EROFS, "store " + dir + " is open read-only");
+}
+
+void Store::Impl::flush_locked() {
+  // Body before header: an entry must never reach the file before the bytes it names.
+  // On failure the buffers stay, so a later flush retries the same bytes at the same place.
+  if (!body_buf.empty()) {
+    body->file.pwrite(body_buf.data(), body_buf.size(), body_end - body_buf.size());
+    body_buf.clear();
+  }
+  if (!header_buf.empty()) {
+    header.pwrite(header_buf.data(), header_buf.size(), header_end - header_buf.size());
+    header_buf.clear();
+  }
+}
+
+void Store::Impl::append_locked(const std::string& record, const Entry& entry, bool flush) {
+  std::string entry_bytes = format::encode_entry(entry);
+  if (flush) {
+    // All or nothing: if either write fails, both files go back to where they were and
+    // the index never hears of it.
+    flush_locked();
+    uint64_t b0 = body_end, h0 = header_end;
+    try {
+      if (!record.empty()) body->file.pwrite(record.data(), record.size(), b0);
+      header.pwrite(entry_bytes.data(), entry_bytes.size(), h0);
+    } catch (...) {
+      try {
+        body->file.truncate(b0);
+        header.truncate(h0);
+      } catch (...) {
+      }
+      throw;
+    }
+    body_end += record.size();
+    header_end += entry_bytes.size();
+  } else {
+    body_buf += record;
+    body_end += record.size();
+    header_buf += entry_bytes;
+    header_end += entry_bytes.size();
+  }
+  apply(entry);
+  if (body_buf.size() + header_buf.size() > kFlushThreshold) flush_locked();
+}
+
+std::shared_lock<std::shared_mutex> Store::Impl::shared_flushed_through(uint64_t end) const {
+  std::shared_lock lk(mu);
+  if (end <= flushed_body_end()) return lk;
+  lk.unlock();
+  {
+    std::unique_lock ul(mu);
+    const_cast<Impl*>(this)->flush_locked();
+  }
+  lk.lock();
+  return lk;
+}
+
+void Store::put(const Document& doc, bool flush) {
+  check_id_or_throw(doc.meta.id);
+  if (doc.content.size() > kStreamThreshold) {
+    struct StringSource : ContentSource {
+      const std::string& s;
+      explicit StringSource(const std::string& str) : s(str) {}
+      uint64_t size() const override { return s.size(); }
+      size_t read(uint64_t off, void* buf, size_t n) override {
+        if (off >= s.size()) return 0;
+        n = std::min<size_t>(n, s.size() - off);
+        std::memcpy(buf, s.data() + off, n);
+        return n;
+      }
+    } src(doc.content);
+    put_stream(doc.meta, src, flush);
+    return;
+  }
+  std::string meta = encode_meta(doc.meta);
+  if (meta.size() > format::kMaxMetaLength)
+    throw UsageError(E2BIG, "metadata of " + doc.meta.id + " is " + std::to_string(meta.size()) +
+                                " bytes, the limit is " + std::to_string(format::kMaxMetaLength));
+  format::RecordHeader h;
+  h.content_len = doc.content.size();
+  h.content_crc = crc32c::value(doc.content);
+  std::string record = format::encode_record_prefix(h, doc.meta.id, meta);
+  const uint64_t content_at = record.size();
+  record += doc.content;
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  uint64_t off = impl_->body_end;
+  impl_->append_locked(record, put_entry(doc.meta, off, static_cast<uint32_t>(meta.size()), off + content_at, doc.content.size()), flush);
+}
+
+void Store::put_stream(const DocumentMeta& meta_in, ContentSource& src, bool flush) {
+  check_id_or_throw(meta_in.id);
+  const uint64_t len = src.size();
+  if (len <= kStreamThreshold) {
+    Document d{meta_in, std::string(len, '\0')};
+    uint64_t got = 0;
+    while (got < len) {
+      size_t n = src.read(got, d.content.data() + got, len - got);
+      if (n == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");
+      got += n;
+    }
+    put(d, flush);
+    return;
+  }
+  std::string meta = encode_meta(meta_in);
+  std::shared_lock gate(impl_->stream_gate);
+  uint64_t off, total;
+  const uint64_t prefix_len = format::kRecordHeaderSize + meta_in.id.size() + meta.size();
+  {
+    std::unique_lock lk(impl_->mu);
+    impl_->require_writable();
+    impl_->flush_locked();
+    off = impl_->body_end;
+    total = prefix_len + len;
+    impl_->body_end += total;  // reserve; others append after it meanwhile
+  }
+  const File& body = impl_->body->file;
+  try {
+    std::string chunk(std::min<uint64_t>(kCopyChunk, len), '\0');
+    uint32_t crc = 0;
+    for (uint64_t done = 0; done < len;) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), len - done));
+      size_t n = src.read(done, chunk.data(), want);
+      if (n == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");
+      crc = crc32c::extend(crc, chunk.data(), n);
+      body.pwrite(chunk.data(), n, off + prefix_len + done);
+      done += n;
+    }
+    format::RecordHeader h;
+    h.content_len = len;
+    h.content_crc = crc;
+    std::string prefix = format::encode_record_prefix(h, meta_in.id, meta);
+    body.pwrite(prefix.data(), prefix.size(), off);
+  } catch (...) {
+    std::unique_lock lk(impl_->mu);
+    if (impl_->body_end == off + total) {  // nobody appended after us: give the space back
+      impl_->body_end = off;
+      try {
+        body.truncate(off);
+      } catch (...) {
+      }
+    }
+    throw;
+  }
+  std::unique_lock lk(impl_->mu);
+  impl_->append_locked("", put_entry(meta_in, off, static_cast<uint32_t>(meta.size()), off + prefix_len, len), flush);
+}
+
+void Store::extend(const std::vector<Document>& docs) {
+  for (const auto& d : docs) put(d, false);
+  flush();
+}
+
+void Store::update_meta(const DocumentMeta& m, bool flush) {
+  check_id_or_throw(m.id);
+  std::string meta = encode_meta(m);
+  std::string record = format::encode_record_prefix(format::RecordHeader{}, m.id, meta);
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  const Location* cur = impl_->index.find(m.id);
+  if (!cur) throw UsageError(ENOENT, "no document " + m.id);
+  uint64_t off = impl_->body_end;
+  impl_->append_locked(record, put_entry(m, off, static_cast<uint32_t>(meta.size()), cur->content_off, cur->content_len), flush);
+}
+
+bool Store::remove(std::string_view id, bool flush) {
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  if (!impl_->index.find(id)) return false;
+  Entry e;
+  e.type = EntryType::kDelete;
+  e.put.id = std::string(id);
+  impl_->append_locked("", e, flush);
+  return true;
+}
+
+void Store::rename(std::string_view from, std::string_view to, bool flush) {
+  check_id_or_throw(to);
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  if (!impl_->index.find(from)) throw UsageError(ENOENT, "no document " + std::string(from));
+  if (from == to) return;
+  Entry e;
+  e.type = EntryType::kRename;
+  e.put.id = std::string(from);
+  e.to = std::string(to);
+  impl_->append_locked("", e, flush);
+}
+
+void Store::clear() {
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  impl_->append_locked("", Entry{}, true);
+}
+
+void Store::flush() {
+  std::unique_lock lk(impl_->mu);
+  if (!impl_->read_only) impl_->flush_locked();
+}
+
+void Store::sync() {
+  std::unique_lock lk(impl_->mu);
+  if (impl_->read_only) return;
+  impl_->flush_locked();
+  std::shared_ptr<BodyFile> body = impl_->body;
+  lk.unlock();  // fsync can take long; the files it syncs stay open through `body`
+  body->file.sync();
+  std::shared_lock sl(impl_->mu);
+  impl_->header.sync();
+}
+
+// ---------------------------------------------------------------- reads
+
+size_t Store::size() const {
+  std::shared_lock lk(impl_->mu);
+  return impl_->index.size();
+}
+
+bool Store::contains(std::string_view id) const {
+  std::shared_lock lk(impl_->mu);
+  return impl_->index.find(id) != nullptr;
+}
+
+std::optional<Stat> Store::stat(std::string_view id) const {
+  std::shared_lock lk(impl_->mu);
+  const Location* l = impl_->index.find(id);
+  if (!l) return std::nullopt;
+  return stat_of(*l);
+}
+
+namespace {
+
+// Reads and checks the metadata record at `loc`.
+DocumentMeta read_meta(const BodyFile& body, std::string_view id, const Location& loc) {
+  const File& f = body.file;
+  std::string hdr = f.pread_string(format::kRecordHeaderSize, loc.record_off);
+  format::RecordHeader h = format::decode_record_header(hdr);
+  if (h.meta_len != loc.meta_len || h.id_len > kMaxIdBytes)
+    throw FormatError(f.path() + ": record at offset " + std::to_string(loc.record_off) +
+                      " does not match its header entry for " + std::string(id));
+  std::string prefix = hdr + f.pread_string(h.id_len + h.meta_len, loc.record_off + hdr.size());
+  if (format::record_meta_crc(prefix) != h.meta_crc)
+    throw FormatError(f.path() + ": record at offset " + std::to_string(loc.record_off) +
+                      " (document " + std::string(id) + ") fails its checksum");
+  return decode_meta(std::string_view(prefix).substr(format::kRecordHeaderSize + h.id_len), std::string(id));
+}
+
+}  // namespace
+
+std::optional<DocumentMeta> Store::meta(std::string_view id) const {
+  std::shared_ptr<BodyFile> body;
+  Location loc;
+  {
+    std::shared_lock lk(impl_->mu);
+    const Location* l = impl_->index.find(id);
+    if (!l) return std::nullopt;
+    loc = *l;
+    body = impl_->body;
+  }
+  impl_->shared_flushed_through(loc.record_off + format::kRecordHeaderSize + id.size() + loc.meta_len);
+  return read_meta(*body, id, loc);
+}
+
+std::optional<ContentRef> Store::content(std::string_view id) const {
+  Location loc;
+  std::shared_ptr<BodyFile> body;
+  {
+    std::shared_lock lk(impl_->mu);
+    const Location* l = impl_->index.find(id);
+    if (!l) return std::nullopt;
+    loc = *l;
+    body = impl_->body;
+  }
+  impl_->shared_flushed_through(loc.content_off + loc.content_len);
+  return ContentRef(body, loc.content_off, loc.content_len);
+}
+
+std::optional<Document> Store::get(std::string_view id) const {
+  Location loc;
+  std::shared_ptr<BodyFile> body;
+  {
+    std::shared_lock lk(impl_->mu);
+    const Location* l = impl_->index.find(id);
+    if (!l) return std::nullopt;
+    loc = *l;
+    body = impl_->body;
+  }
+  impl_->shared_flushed_through(std::max(loc.content_off + loc.content_len,
+                                         loc.record_off + format::kRecordHeaderSize + loc.meta_len));
+  Document d{read_meta(*body, id, loc), ContentRef(body, loc.content_off, loc.content_len).read_all()};
+  // When the content sits in the same record as the metadata, its checksum is at hand.
+  std::string hdr = body->file.pread_string(format::kRecordHeaderSize, loc.record_off);
+  format::RecordHeader h = format::decode_record_header(hdr);
+  if (h.content_len == loc.content_len && crc32c::value(d.content) != h.content_crc)
+    throw FormatError(body->file.path() + ": content of " + std::string(id) + " at offset " +
+                      std::to_string(loc.content_off) + " fails its checksum");
+  return d;
+}
+
+void Store::for_each(const std::function<void(std::string_view, const Stat&)>& fn) const {
+  std::shared_lock lk(impl_->mu);
+  impl_->index.for_each([&](std::string_view id, const Location& l) { fn(id, stat_of(l)); });
+}
+
+std::vector<std::string> Store::ids() const {
+  std::vector<std::string> out;
+  {
+    std::shared_lock lk(impl_->mu);
+    out.reserve(impl_->index.size());
+    impl_->index.for_each([&](std::string_view id, const Location&) { out.emplace_back(id); });
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StoreStats Store::stats() const {
+  std::shared_lock lk(impl_->mu);
+  StoreStats s;
+  s.documents = impl_->index.size();
+  s.live_bytes = impl_->live_bytes;
+  s.body_bytes = impl_->read_only ? impl_->body_size_at_scan : impl_->body_end;
+  s.header_bytes = impl_->header_end;
+  uint64_t used = format::kFileHeaderSize + s.live_bytes;
+  s.garbage_bytes = s.body_bytes > used ? s.body_bytes - used : 0;
+  return s;
+}
+
+void Store::reload() {
+  std::unique_lock lk(impl_->mu);
+  if (!impl_->read_only) return;
+  struct stat st;
+  std::string hpath = impl_->dir + "/header.bin";
+  if (::stat(hpath.c_str(), &st) != 0 || st.st_ino != impl_->header.inode()) {
+    // Pruned (or replaced) since we opened: start over from the new pair.
+    impl_->index.clear();
+    impl_->live_bytes = 0;
+    impl_->max_referenced_end = 0;
+    impl_->open_files(false);
+    impl_->replay_from(format::kFileHeaderSize);
+    return;
+  }
+  impl_->replay_from(impl_->header_end);
+}
+
+PruneResult Store::prune() { return impl_->prune(); }
+
+}  // namespace docfs

@@ -1,0 +1,210 @@
+#include "core/store_format.h"
+
+#include <cstring>
+
+#include "core/crc32c.h"
+
+namespace docfs::format {
+namespace {
+
+template <class T>
+void put_le(std::string& out, T v) {
+  char b[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i) b[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  out.append(b, sizeof(T));
+}
+
+template <class T>
+T get_le(const char* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return static_cast<T>(v);
+}
+
+// Reads fields off a payload, remembering whether it ran past the end.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view s) : s_(s) {}
+  template <class T>
+  T num() {
+    if (s_.size() - pos_ < sizeof(T)) {
+      bad_ = true;
+      return 0;
+    }
+    T v = get_le<T>(s_.data() + pos_);
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string str() {
+    uint32_t n = num<uint32_t>();
+    if (bad_ || s_.size() - pos_ < n) {
+      bad_ = true;
+      return {};
+    }
+    std::string v(s_.substr(pos_, n));
+    pos_ += n;
+    return v;
+  }
+  bool ok_and_done() const { return !bad_ && pos_ == s_.size(); }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+  bool bad_ = false;
+};
+
+void put_str(std::string& out, std::string_view s) {
+  put_le<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+}  // namespace
+
+std::string encode_file_header(std::string_view magic, const FileHeader& h) {
+  std::string out(magic);
+  put_le<uint32_t>(out, h.version);
+  put_le<uint32_t>(out, 0);
+  put_le<uint64_t>(out, h.generation);
+  put_le<uint32_t>(out, crc32c::value(out));
+  put_le<uint32_t>(out, 0);
+  return out;
+}
+
+std::optional<std::string> decode_file_header(std::string_view b, std::string_view magic,
+                                              FileHeader* out) {
+  if (b.size() < kFileHeaderSize) return "file is shorter than its 32-byte file header";
+  if (b.substr(0, 8) != magic)
+    return "bad magic (not a docfs " + std::string(magic) + " file)";
+  if (get_le<uint32_t>(b.data() + 24) != crc32c::value(b.data(), 24))
+    return "file header checksum mismatch";
+  out->version = get_le<uint32_t>(b.data() + 8);
+  out->generation = get_le<uint64_t>(b.data() + 16);
+  if (out->version > kFormatVersion)
+    return "format version " + std::to_string(out->version) + " is newer than this build (" +
+           std::to_string(kFormatVersion) + "); upgrade docfs";
+  if (out->version == 0) return "format version 0 is invalid";
+  return std::nullopt;
+}
+
+std::string encode_entry(const Entry& e) {
+  std::string payload;
+  payload.push_back(static_cast<char>(e.type));
+  switch (e.type) {
+    case EntryType::kPut: {
+      const PutEntry& p = e.put;
+      put_str(payload, p.id);
+      put_le<uint64_t>(payload, p.record_off);
+      put_le<uint32_t>(payload, p.meta_len);
+      put_le<uint64_t>(payload, p.content_off);
+      put_le<uint64_t>(payload, p.content_len);
+      put_le<uint32_t>(payload, p.mode);
+      put_le<uint32_t>(payload, p.uid);
+      put_le<uint32_t>(payload, p.gid);
+      put_le<int64_t>(payload, p.mtime_ns);
+      put_le<int64_t>(payload, p.ctime_ns);
+      break;
+    }
+    case EntryType::kDelete:
+      put_str(payload, e.put.id);
+      break;
+    case EntryType::kRename:
+      put_str(payload, e.put.id);
+      put_str(payload, e.to);
+      break;
+    case EntryType::kClear:
+      break;
+  }
+  std::string out;
+  out.reserve(kEntryPrefixSize + payload.size());
+  put_le<uint32_t>(out, 0);  // crc, filled below
+  put_le<uint32_t>(out, static_cast<uint32_t>(payload.size()));
+  out += payload;
+  uint32_t crc = crc32c::value(out.data() + 4, out.size() - 4);
+  std::string crc_bytes;
+  put_le<uint32_t>(crc_bytes, crc);
+  out.replace(0, 4, crc_bytes);
+  return out;
+}
+
+DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std::string* why) {
+  if (b.size() < kEntryPrefixSize) return DecodeStatus::kIncomplete;
+  uint32_t crc = get_le<uint32_t>(b.data());
+  uint32_t len = get_le<uint32_t>(b.data() + 4);
+  if (len == 0 || len > kMaxEntryLength) {
+    *why = "entry length " + std::to_string(len) + " is out of range";
+    return DecodeStatus::kCorrupt;
+  }
+  if (b.size() - kEntryPrefixSize < len) return DecodeStatus::kIncomplete;
+  if (crc32c::value(b.data() + 4, 4 + len) != crc) {
+    *why = "entry checksum mismatch";
+    return DecodeStatus::kCorrupt;
+  }
+  Cursor c(b.substr(kEntryPrefixSize + 1, len - 1));
+  Entry e;
+  e.type = static_cast<EntryType>(static_cast<uint8_t>(b[kEntryPrefixSize]));
+  switch (e.type) {
+    case EntryType::kPut:
+      e.put.id = c.str();
+      e.put.record_off = c.num<uint64_t>();
+      e.put.meta_len = c.num<uint32_t>();
+      e.put.content_off = c.num<uint64_t>();
+      e.put.content_len = c.num<uint64_t>();
+      e.put.mode = c.num<uint32_t>();
+      e.put.uid = c.num<uint32_t>();
+      e.put.gid = c.num<uint32_t>();
+      e.put.mtime_ns = c.num<int64_t>();
+      e.put.ctime_ns = c.num<int64_t>();
+      break;
+    case EntryType::kDelete:
+      e.put.id = c.str();
+      break;
+    case EntryType::kRename:
+      e.put.id = c.str();
+      e.to = c.str();
+      break;
+    case EntryType::kClear:
+      break;
+    default:
+      *why = "unknown entry type " + std::to_string(static_cast<int>(e.type));
+      return DecodeStatus::kCorrupt;
+  }
+  if (!c.ok_and_done()) {
+    *why = "entry payload does not match its type";
+    return DecodeStatus::kCorrupt;
+  }
+  *out = std::move(e);
+  *consumed = kEntryPrefixSize + len;
+  return DecodeStatus::kOk;
+}
+
+std::string encode_record_prefix(RecordHeader h, std::string_view id, std::string_view meta) {
+  std::string out;
+  out.reserve(kRecordHeaderSize + id.size() + meta.size());
+  put_le<uint32_t>(out, 0);
+  put_le<uint32_t>(out, h.content_crc);
+  put_le<uint32_t>(out, static_cast<uint32_t>(id.size()));
+  put_le<uint32_t>(out, static_cast<uint32_t>(meta.size()));
+  put_le<uint64_t>(out, h.content_len);
+  out.append(id);
+  out.append(meta);
+  std::string crc;
+  put_le<uint32_t>(crc, record_meta_crc(out));
+  out.replace(0, 4, crc);
+  return out;
+}
+
+RecordHeader decode_record_header(std::string_view b) {
+  RecordHeader h;
+  h.meta_crc = get_le<uint32_t>(b.data());
+  h.content_crc = get_le<uint32_t>(b.data() + 4);
+  h.id_len = get_le<uint32_t>(b.data() + 8);
+  h.meta_len = get_le<uint32_t>(b.data() + 12);
+  h.content_len = get_le<uint64_t>(b.data() + 16);
+  return h;
+}
+
+uint32_t record_meta_crc(std::string_view prefix) {
+  return crc32c::value(prefix.data() + 4, prefix.size() - 4);
+}
+
+}  // namespace docfs::format

@@ -1,0 +1,98 @@
+// The bytes of header.bin and body.bin. All integers are little-endian.
+//
+// Both files start with a 32-byte file header:
+//   magic[8] ("DOCFSHDR" / "DOCFSBDY") | u32 format version | u32 reserved (0)
+//   | u64 generation | u32 crc32c of the 24 bytes before | u32 reserved (0)
+// A header.bin and a body.bin belong together when their generations match; prune writes
+// a new pair with a new generation, so a half-swapped pair is detected, never misread.
+//
+// body.bin records (one per document version), appended one after another:
+//   u32 meta_crc | u32 content_crc | u32 id_len | u32 meta_len | u64 content_len
+//   | id | meta (cereal, see document.h) | content (raw, contiguous)
+// meta_crc covers every byte from content_crc to the end of meta; content_crc covers the
+// content. A metadata-only version has content_len 0 and its header entry points at the
+// content of an earlier record.
+//
+// header.bin entries, appended one after another:
+//   u32 crc | u32 length | u8 type | payload[length - 1]
+// crc covers length, type and payload. Types and payloads:
+//   kPut:    u32 id_len | id | u64 record_off | u32 meta_len | u64 content_off
+//            | u64 content_len | u32 mode | u32 uid | u32 gid | i64 mtime_ns | i64 ctime_ns
+//   kDelete: u32 id_len | id
+//   kRename: u32 from_len | from | u32 to_len | to
+//   kClear:  (empty)
+// An entry is written only after the body bytes it points at, so a reader never sees a
+// document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace docfs::format {
+
+inline constexpr std::string_view kHeaderMagic = "DOCFSHDR";  // 8 bytes
+inline constexpr std::string_view kBodyMagic = "DOCFSBDY";
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kFileHeaderSize = 32;
+inline constexpr size_t kRecordHeaderSize = 24;
+inline constexpr size_t kEntryPrefixSize = 8;  // crc + length
+// No header entry is longer than a rename of two maximal ids plus slack.
+inline constexpr uint32_t kMaxEntryLength = 2 * (4 + 4095) + 64;
+// Metadata beyond this is refused (tags and embeddings live here, content does not).
+inline constexpr uint32_t kMaxMetaLength = 64u << 20;
+
+enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4 };
+
+struct FileHeader {
+  uint32_t version = kFormatVersion;
+  uint64_t generation = 0;
+};
+
+std::string encode_file_header(std::string_view magic, const FileHeader& h);
+// Returns an explanation when the bytes are not a valid file header of this kind.
+std::optional<std::string> decode_file_header(std::string_view bytes, std::string_view magic,
+                                              FileHeader* out);
+
+struct PutEntry {
+  std::string id;
+  uint64_t record_off = 0;
+  uint32_t meta_len = 0;
+  uint64_t content_off = 0;
+  uint64_t content_len = 0;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+};
+
+struct Entry {
+  EntryType type = EntryType::kClear;
+  PutEntry put;     // kPut (also: id of kDelete, from of kRename)
+  std::string to;   // kRename
+};
+
+// Whole entry, prefix included.
+std::string encode_entry(const Entry& e);
+
+enum class DecodeStatus { kOk, kIncomplete, kCorrupt };
+// Decodes the entry at the start of `bytes`. kIncomplete: `bytes` ends inside it (a torn
+// tail if the file ends there). kCorrupt: checksum or layout is wrong; `why` says how.
+DecodeStatus decode_entry(std::string_view bytes, Entry* out, size_t* consumed,
+                          std::string* why);
+
+struct RecordHeader {
+  uint32_t meta_crc = 0;
+  uint32_t content_crc = 0;
+  uint32_t id_len = 0;
+  uint32_t meta_len = 0;
+  uint64_t content_len = 0;
+  uint64_t size() const { return kRecordHeaderSize + id_len + meta_len + content_len; }
+};
+
+// Record header + id + meta, with meta_crc computed (content_crc must be set already).
+std::string encode_record_prefix(RecordHeader h, std::string_view id, std::string_view meta);
+RecordHeader decode_record_header(std::string_view bytes);  // bytes.size() >= 24
+// CRC that meta_crc must equal, over a record prefix (header + id + meta).
+uint32_t record_meta_crc(std::string_view prefix);
+
+}  // namespace docfs::format

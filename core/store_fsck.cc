@@ -1,0 +1,127 @@
+// fsck: reads every header entry and every body record a live document needs, checks
+// each checksum, and reports problems by file and offset. --repair truncates torn tails
+// (and, when header.bin is corrupt in the middle, everything from the corrupt entry on).
+#include <fcntl.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/crc32c.h"
+#include "core/error.h"
+#include "core/store_impl.h"
+
+namespace docfs {
+
+using format::Entry;
+using format::EntryType;
+
+namespace {
+
+// Checks the record at `off`; with `content`, its content checksum too. Returns a problem
+// sentence, or nothing when the record is whole.
+std::optional<std::string> verify_record(const File& body, uint64_t off, bool content) {
+  try {
+    std::string hdr = body.pread_string(format::kRecordHeaderSize, off);
+    format::RecordHeader h = format::decode_record_header(hdr);
+    if (h.id_len > kMaxIdBytes || h.meta_len > format::kMaxMetaLength ||
+        off + h.size() > body.size())
+      return body.path() + ": record at offset " + std::to_string(off) + " has impossible lengths";
+    std::string prefix = hdr + body.pread_string(h.id_len + h.meta_len, off + hdr.size());
+    if (format::record_meta_crc(prefix) != h.meta_crc)
+      return body.path() + ": record at offset " + std::to_string(off) + " fails its metadata checksum";
+    if (!content) return std::nullopt;
+    uint32_t crc = 0;
+    std::string buf(1u << 20, '\0');
+    const uint64_t start = off + prefix.size();
+    for (uint64_t done = 0; done < h.content_len;) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), h.content_len - done));
+      size_t got = body.pread(buf.data(), want, start + done);
+      if (got != want) return body.path() + ": record at offset " + std::to_string(off) + " is cut short";
+      crc = crc32c::extend(crc, buf.data(), got);
+      done += got;
+    }
+    if (crc != h.content_crc)
+      return body.path() + ": record at offset " + std::to_string(off) + " fails its content checksum";
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+FsckReport Store::fsck(const std::string& dir, bool repair) {
+  FsckReport report;
+  std::optional<StoreLock> lock;
+  if (repair) lock = StoreLock::acquire(dir);  // repairing needs the store to itself
+
+  Impl impl;
+  impl.dir = dir;
+  impl.read_only = true;
+  if (repair) impl.recover_interrupted_prune();
+  try {
+    impl.open_files(false);
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+    return report;
+  }
+  impl.body_size_at_scan = impl.body->file.size();
+
+  // Replay like open does, remembering where every record lives.
+  std::map<uint64_t, uint64_t> record_of_content;  // content_off -> record_off (whole records)
+  uint64_t beyond_body = 0;
+  EntryScan scan = scan_entries(impl.header, format::kFileHeaderSize, [&](const Entry& e, uint64_t off) {
+    ++report.header_entries;
+    if (e.type == EntryType::kPut) {
+      if (!is_valid_id(e.put.id))
+        report.problems.push_back(impl.header.path() + ": entry at offset " + std::to_string(off) +
+                                  " has an invalid id");
+      if (e.put.content_off == e.put.record_off + format::kRecordHeaderSize + e.put.id.size() + e.put.meta_len)
+        record_of_content[e.put.content_off] = e.put.record_off;
+    }
+    if (!impl.apply(e)) ++beyond_body;
+  });
+  report.torn_header_bytes = scan.torn_bytes;
+  if (scan.corruption) report.problems.push_back(*scan.corruption);
+  if (beyond_body)
+    report.problems.push_back(impl.header.path() + ": " + std::to_string(beyond_body) +
+                              " entries point past the end of body.bin");
+
+  // Every live document: its metadata record, and the record that holds its content.
+  std::set<uint64_t> checked;
+  impl.index.for_each([&](std::string_view id, const Location& loc) {
+    ++report.documents;
+    if (checked.insert(loc.record_off).second)
+      if (auto p = verify_record(impl.body->file, loc.record_off, true))
+        report.problems.push_back(*p + " (document " + std::string(id) + ")");
+    if (loc.content_len == 0) return;
+    auto it = record_of_content.upper_bound(loc.content_off);
+    if (it == record_of_content.begin()) return;
+    --it;
+    if (checked.insert(it->second).second)
+      if (auto p = verify_record(impl.body->file, it->second, true))
+        report.problems.push_back(*p + " (content of document " + std::string(id) + ")");
+  });
+
+  const uint64_t body_size = impl.body->file.size();
+  const uint64_t referenced = std::max<uint64_t>(impl.max_referenced_end, format::kFileHeaderSize);
+  report.torn_body_bytes = body_size > referenced ? body_size - referenced : 0;
+
+  if (repair && (report.torn_header_bytes || scan.corruption || report.torn_body_bytes)) {
+    File h = File::open(dir + "/header.bin", O_RDWR);
+    h.truncate(scan.valid_end);
+    h.sync();
+    File b = File::open(dir + "/body.bin", O_RDWR);
+    b.truncate(referenced);
+    b.sync();
+    report.repaired = true;
+    if (scan.corruption) {
+      report.problems.push_back("repair: header.bin truncated at offset " + std::to_string(scan.valid_end) +
+                                "; entries after the corrupt one are lost");
+    }
+  }
+  return report;
+}
+
+}  // namespace docfs

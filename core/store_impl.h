@@ -1,0 +1,93 @@
+// Private to core/: the state behind docfs::Store, shared by store.cc (open, reads,
+// writes), store_prune.cc (compaction and its crash recovery) and store_fsck.cc.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "core/doc_index.h"
+#include "core/file_io.h"
+#include "core/store.h"
+#include "core/store_format.h"
+#include "core/store_lock.h"
+
+namespace docfs {
+
+class BodyFile {
+ public:
+  explicit BodyFile(File f) : file(std::move(f)) {}
+  File file;
+};
+
+// Result of reading header.bin entries from some offset to its end.
+struct EntryScan {
+  uint64_t valid_end = 0;   // offset just past the last whole, valid entry
+  uint64_t torn_bytes = 0;  // bytes after valid_end that are a torn tail
+  std::optional<std::string> corruption;  // set when a bad entry is not at the tail
+};
+
+// Calls fn(entry, offset) for each entry of `f` from `start`. A bad or partial entry at
+// the tail is reported as torn; a bad entry with more data after it is corruption and
+// stops the scan.
+EntryScan scan_entries(const File& f, uint64_t start,
+                       const std::function<void(const format::Entry&, uint64_t)>& fn);
+
+inline constexpr char kPruneScratch[] = "prune.tmp";  // being written: delete on open
+inline constexpr char kPruneReady[] = "prune.ready";  // complete: roll forward on open
+
+class Store::Impl {
+ public:
+  std::string dir;
+  bool read_only = false;
+  std::optional<StoreLock> lock;
+
+  // Guards everything below. Readers share it; writers hold it briefly (big contents are
+  // written outside it into space reserved under it).
+  mutable std::shared_mutex mu;
+  // Large streaming puts hold this shared for their whole write; prune's final step holds
+  // it exclusively so no write lands in the old body after the swap.
+  std::shared_mutex stream_gate;
+  std::mutex prune_mu;  // one prune at a time
+
+  std::shared_ptr<BodyFile> body;
+  File header;
+  uint64_t generation = 0;
+  DocIndex index;
+
+  // Logical ends, including buffered bytes and reserved space. The buffers hold the last
+  // bytes of each file: body_buf covers [body_end - body_buf.size(), body_end).
+  uint64_t body_end = 0;
+  uint64_t header_end = 0;
+  std::string body_buf;
+  std::string header_buf;
+  uint64_t live_bytes = 0;
+  uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
+  uint64_t body_size_at_scan = 0;   // read-only: body.bin size when entries were checked
+
+  // ---- open / replay (store.cc) ----
+  void open_files(bool create);
+  void replay_from(uint64_t start);  // scans header.bin and applies; throws on corruption
+  // Applies one entry to the index; false when it points past the end of body.bin.
+  bool apply(const format::Entry& e);
+  uint64_t flushed_body_end() const { return body_end - body_buf.size(); }
+
+  // ---- writes (store.cc) ----
+  void require_writable() const;
+  void flush_locked();
+  // Appends a record (may be empty) and a header entry, all or nothing when flush is set.
+  void append_locked(const std::string& record, const format::Entry& entry, bool flush);
+  std::shared_lock<std::shared_mutex> shared_flushed_through(uint64_t end) const;
+
+  // ---- prune (store_prune.cc) ----
+  void recover_interrupted_prune();
+  PruneResult prune();
+};
+
+// A fresh random generation for a new header/body pair.
+uint64_t new_generation();
+
+}  // namespace docfs
