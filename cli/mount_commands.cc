@@ -1,5 +1,193 @@
-// Placeholder until fs/ lands: no mount subcommands yet.
+// `docfs mount`, `docfs umount`, and the mount(8) helper (`mount.docfs`,
+// `mount.fuse.docfs`: the docfs binary under another name).
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/args.h"
 #include "cli/command.h"
+#include "core/error.h"
+#include "core/store.h"
+#include "fs/daemon.h"
+#include "fs/options.h"
+
 namespace docfs::cli {
-std::vector<Command> mount_commands() { return {}; }
+namespace {
+
+std::string absolute(const std::string& path, const char* what) {
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) throw IoError(errno, std::string(what) + " " + path);
+  return buf;
+}
+
+int run_mount(int argc, char** argv) {
+  Args args(argc, argv, {"-o"}, {"-f", "-d", "--foreground", "--debug"});
+  if (args.help()) {
+    printf("%s", mount_commands()[0].usage.c_str());
+    return kExitOk;
+  }
+  args.expect_positional(2, 2);
+  fs::MountOptions opts;
+  opts.store_dir = absolute(args.positional()[0], "store");
+  opts.mountpoint = absolute(args.positional()[1], "mount point");
+  opts.foreground = args.has("-f") || args.has("--foreground");
+  opts.debug = args.has("-d") || args.has("--debug");
+  for (const std::string& o : args.values("-o")) fs::parse_mount_options(o, opts);
+  return fs::run_mount(opts);
+}
+
+// The FUSE source (fsname) of the mount at `mountpoint`, from /proc/self/mountinfo.
+std::string mount_source(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string found;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mountpoint options [optional...] - fstype source super
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, mp;
+    fields >> id >> parent >> dev >> root >> mp;
+    if (mp != mountpoint) continue;
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string type, source;
+    rest >> type >> source;
+    if (type.rfind("fuse", 0) == 0) found = source;  // the last (topmost) mount wins
+  }
+  return found;
+}
+
+int run_umount(int argc, char** argv) {
+  Args args(argc, argv, {}, {"-z", "--lazy"});
+  if (args.help()) {
+    printf("%s", mount_commands()[1].usage.c_str());
+    return kExitOk;
+  }
+  args.expect_positional(1, 1);
+  std::string mp = absolute(args.positional()[0], "mount point");
+  std::string source = mount_source(mp);
+  if (source.empty()) throw UsageError(EINVAL, mp + " is not a FUSE mount");
+  bool lazy = args.has("-z") || args.has("--lazy");
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (lazy) {
+      execlp("fusermount3", "fusermount3", "-u", "-z", mp.c_str(), static_cast<char*>(nullptr));
+    } else {
+      execlp("fusermount3", "fusermount3", "-u", mp.c_str(), static_cast<char*>(nullptr));
+    }
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) throw IoError(errno, "running fusermount3");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+    if (umount2(mp.c_str(), lazy ? MNT_DETACH : 0) != 0)
+      throw IoError(errno, "unmounting " + mp);
+  } else if (WEXITSTATUS(status) != 0) {
+    return kExitFailure;  // fusermount3 said why
+  }
+  if (lazy) return kExitOk;  // the daemon finishes when the last file is closed
+  // The daemon flushes and releases the store lock after the unmount: wait for that,
+  // so a following mount or CLI writer finds the store free.
+  std::string store_dir(source.c_str());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (lock_holder_pid(store_dir) != 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      fprintf(stderr, "docfs umount: the daemon for %s has not exited after 60 s\n",
+              store_dir.c_str());
+      return kExitFailure;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return kExitOk;
+}
+
+// mount(8) runs `mount.docfs STORE DIR [-sfnv] [-o OPTIONS] [-t TYPE]`: re-executes this
+// binary as `docfs mount STORE DIR -o OPTIONS`. Runs before main() (glibc passes argc and
+// argv to constructors), so cli/main.cc need not know about it.
+__attribute__((constructor)) void mount_helper(int argc, char** argv, char** envp) {
+  (void)envp;
+  if (argc < 1 || !argv || !argv[0]) return;
+  const char* base = strrchr(argv[0], '/');
+  base = base ? base + 1 : argv[0];
+  if (strncmp(base, "mount.", 6) != 0) return;
+  std::vector<std::string> out = {"docfs", "mount"};
+  std::vector<std::string> options;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-o" && i + 1 < argc) {
+      options.push_back(argv[++i]);
+    } else if (a.rfind("-o", 0) == 0 && a.size() > 2) {
+      options.push_back(a.substr(2));
+    } else if ((a == "-t" || a == "-N") && i + 1 < argc) {
+      ++i;  // type / namespace: not ours to use
+    } else if (!a.empty() && a[0] == '-') {
+      continue;  // -s -f -n -v
+    } else {
+      out.push_back(a);
+    }
+  }
+  for (const std::string& o : options) {
+    out.push_back("-o");
+    out.push_back(o);
+  }
+  std::vector<char*> cargv;
+  for (auto& s : out) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  execv("/proc/self/exe", cargv.data());
+  fprintf(stderr, "%s: cannot re-execute docfs: %s\n", base, strerror(errno));
+  _exit(1);
+}
+
+}  // namespace
+
+std::vector<Command> mount_commands() {
+  return {
+      {"mount", "mount a store as a directory (FUSE)",
+       "usage: docfs mount STORE MOUNTPOINT [-f] [-d] [-o OPTIONS]\n"
+       "\n"
+       "Shows every document of STORE as a file under MOUNTPOINT; ids with '/' are\n"
+       "nested directories. Returns once the mount is ready (the daemon stays behind).\n"
+       "\n"
+       "  -f          stay in the foreground, log to stderr\n"
+       "  -d          log every request (implies -f)\n"
+       "  -o OPTIONS  comma separated:\n"
+       "      ro                   read-only (the store is opened read-only: a snapshot)\n"
+       "      allow_other          let other users in (needs user_allow_other for non-root)\n"
+       "      default_permissions  the kernel checks mode bits\n"
+       "      uid=N,gid=N          show every file as owned by N\n"
+       "      umask=MODE           mask shown mode bits (octal)\n"
+       "      attr_timeout=S       seconds the kernel caches attributes (default 1)\n"
+       "      entry_timeout=S      seconds the kernel caches names (default 1)\n"
+       "      fsname=NAME          the source shown in mount(8) (default: the store path)\n"
+       "      compact_min=SIZE     garbage needed before online compaction (default 64M)\n"
+       "      compact_ratio=R      garbage/body.bin ratio needed (default 0.5)\n"
+       "      stage_memory=SIZE    staged bytes per open file kept in RAM (default 8M)\n"
+       "  Other options are passed to FUSE (nosuid, nodev, max_read=, ...).\n"
+       "\n"
+       "Unmount with `docfs umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT`, or SIGTERM.\n"
+       "mount.docfs / mount.fuse.docfs (links to docfs) make `mount -t fuse.docfs STORE DIR`\n"
+       "and fstab lines like `STORE DIR fuse.docfs defaults 0 0` work.\n",
+       run_mount},
+      {"umount", "unmount a docfs mount and wait for the store to be released",
+       "usage: docfs umount [-z] MOUNTPOINT\n"
+       "\n"
+       "Unmounts (fusermount3 -u) and waits until the daemon has written everything and\n"
+       "released the store lock.\n"
+       "  -z  lazy: detach now, finish when the last file is closed\n",
+       run_umount},
+  };
+}
+
 }  // namespace docfs::cli

@@ -1,0 +1,70 @@
+#include "fs/compactor.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "fs/log.h"
+
+namespace docfs::fs {
+namespace {
+sigset_t usr1_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  return set;
+}
+}  // namespace
+
+void Compactor::block_signal() {
+  sigset_t set = usr1_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void Compactor::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Compactor::stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  pthread_kill(thread_.native_handle(), SIGUSR1);  // wakes sigtimedwait
+  thread_.join();
+}
+
+bool Compactor::due() const {
+  StoreStats s = store_.stats();
+  return s.garbage_bytes > opts_.compact_min &&
+         static_cast<double>(s.garbage_bytes) > opts_.compact_ratio * static_cast<double>(s.body_bytes);
+}
+
+void Compactor::run() {
+  sigset_t set = usr1_set();
+  double whole;
+  double frac = std::modf(opts_.compact_interval, &whole);
+  timespec interval{static_cast<time_t>(whole), static_cast<long>(frac * 1e9)};
+  while (!stop_) {
+    int sig = sigtimedwait(&set, nullptr, &interval);
+    if (stop_) break;
+    bool requested = sig == SIGUSR1;
+    try {
+      if (!requested && !due()) continue;
+      DOCFS_LOG_INFO("compacting %s (%s)", store_.dir().c_str(),
+                     requested ? "requested by SIGUSR1" : "garbage over threshold");
+      PruneResult r = store_.prune();
+      DOCFS_LOG_INFO("compacted %s: %llu -> %llu bytes, %llu documents", store_.dir().c_str(),
+                     static_cast<unsigned long long>(r.bytes_before),
+                     static_cast<unsigned long long>(r.bytes_after),
+                     static_cast<unsigned long long>(r.documents));
+    } catch (const Error& e) {
+      DOCFS_LOG_ERROR("compaction of %s failed: %s", store_.dir().c_str(), e.what());
+    } catch (const std::exception& e) {
+      DOCFS_LOG_ERROR("compaction of %s failed: %s", store_.dir().c_str(), e.what());
+    }
+  }
+}
+
+}  // namespace docfs::fs

@@ -1,0 +1,218 @@
+// The namespace: mkdir, unlink, rmdir, rename and directory listing.
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "fs/errors.h"
+#include "fs/filesystem.h"
+#include "fs/log.h"
+
+namespace docfs::fs {
+
+void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  fuse_entry_param e{};
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* dir = node_locked(parent);
+    if (!dir->is_dir) fail(ENOTDIR);
+    std::string id = child_id_locked(dir, name);
+    require_writable(dir);
+    if (InodeTable::child(dir, name)) fail(EEXIST);
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    Document marker;
+    marker.meta.id = id;
+    marker.meta.mode = S_IFDIR | (mode & 07777);
+    marker.meta.uid = ctx->uid;
+    marker.meta.gid = ctx->gid;
+    marker.meta.mtime_ns = marker.meta.ctime_ns = now_ns();
+    dir->volume->store->put(marker);
+    Node* n = table_.add_child(dir, name, true);
+    n->explicit_dir = true;
+    e = entry_locked(n);
+  }
+  fuse_reply_entry(req, &e);
+}
+
+void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* dir = node_locked(parent);
+    Node* n = InodeTable::child(dir, name);
+    if (!n) fail(ENOENT);
+    if (n->is_dir) fail(EISDIR);
+    require_writable(n);
+    std::string id = InodeTable::id_of(n);
+    n->volume->store->remove(id);
+    table_.remove(n);
+    keep_directory_locked(dir);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* dir = node_locked(parent);
+    Node* n = InodeTable::child(dir, name);
+    if (!n) fail(ENOENT);
+    if (!n->is_dir) fail(ENOTDIR);
+    if (!n->children.empty()) fail(ENOTEMPTY);
+    require_writable(n);
+    if (n->explicit_dir) n->volume->store->remove(InodeTable::id_of(n));
+    table_.remove(n);
+    keep_directory_locked(dir);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
+                        fuse_ino_t newparent, const char* newname, unsigned flags) {
+  if (flags & RENAME_EXCHANGE) fail(EINVAL);
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* from_dir = node_locked(parent);
+    Node* to_dir = node_locked(newparent);
+    if (!to_dir->is_dir) fail(ENOTDIR);
+    Node* src = InodeTable::child(from_dir, name);
+    if (!src) fail(ENOENT);
+    std::string to_id = child_id_locked(to_dir, newname);
+    require_writable(src);
+    if (src->volume != to_dir->volume) fail(EXDEV);
+    Node* dst = InodeTable::child(to_dir, newname);
+    if (dst == src) {
+      fuse_reply_err(req, 0);
+      return;
+    }
+    if (dst && (flags & RENAME_NOREPLACE)) fail(EEXIST);
+    if (src->is_dir && InodeTable::is_within(to_dir, src)) fail(EINVAL);
+    if (dst) {
+      if (dst->is_dir && !src->is_dir) fail(EISDIR);
+      if (!dst->is_dir && src->is_dir) fail(ENOTDIR);
+      if (dst->is_dir && !dst->children.empty()) fail(ENOTEMPTY);
+    }
+    Store& store = *src->volume->store;
+    std::string from_id = InodeTable::id_of(src);
+    if (!src->is_dir) {
+      store.rename(from_id, to_id);  // atomically replaces dst's document
+    } else {
+      if (dst && dst->explicit_dir) store.remove(InodeTable::id_of(dst), false);
+      // A directory is a prefix: rename each id below it. Not atomic as a whole; on a
+      // failure the ids already moved are moved back before the error is returned.
+      std::vector<std::string> ids;
+      InodeTable::collect_ids(src, ids);
+      size_t done = 0;
+      try {
+        for (; done < ids.size(); ++done)
+          store.rename(ids[done], to_id + ids[done].substr(from_id.size()), false);
+        store.flush();
+      } catch (const Error& e) {
+        DOCFS_LOG_ERROR("rename %s -> %s failed after %zu of %zu ids: %s", from_id.c_str(),
+                        to_id.c_str(), done, ids.size(), e.what());
+        try {
+          while (done-- > 0)
+            store.rename(to_id + ids[done].substr(from_id.size()), ids[done], false);
+          store.flush();
+        } catch (const Error& e2) {
+          DOCFS_LOG_ERROR("rolling back rename %s failed: %s", from_id.c_str(), e2.what());
+        }
+        throw;
+      }
+    }
+    if (dst) table_.remove(dst);
+    table_.move(src, to_dir, newname);
+    ++src->version;
+    keep_directory_locked(from_dir);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto dh = std::make_unique<DirHandle>();
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* n = node_locked(ino);
+    if (!n->is_dir) fail(ENOTDIR);
+    dh->node = n;
+    dh->entries.reserve(n->children.size() + 2);
+    dh->entries.push_back({".", n->ino, true});
+    dh->entries.push_back({"..", n->parent ? n->parent->ino : n->ino, true});
+    for (const auto& [name, c] : n->children) dh->entries.push_back({name, c->ino, c->is_dir});
+    ++n->open_count;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(dh.release());
+  if (fuse_reply_open(req, fi) == -ENOENT) releasedir(nullptr, ino, fi);
+}
+
+void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                         fuse_file_info* fi, bool plus) {
+  (void)ino;
+  auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    for (size_t i = static_cast<size_t>(off); i < dh->entries.size(); ++i) {
+      const DirEntry& d = dh->entries[i];
+      char* p = buf.data() + used;
+      size_t room = size - used;
+      off_t next = static_cast<off_t>(i + 1);
+      size_t need;
+      if (i < 2) {  // "." and "..": no lookup count (the kernel skips them)
+        fuse_entry_param e{};
+        e.attr.st_ino = d.ino;
+        e.attr.st_mode = S_IFDIR;
+        need = plus ? fuse_add_direntry_plus(req, p, room, d.name.c_str(), &e, next)
+                    : fuse_add_direntry(req, p, room, d.name.c_str(), &e.attr, next);
+      } else {
+        Node* n = table_.get(d.ino);
+        if (!n || n->removed) continue;  // gone since opendir
+        if (plus) {
+          fuse_entry_param e{};
+          try {
+            e.attr = attr_locked(n);
+          } catch (const Error&) {
+            continue;
+          }
+          e.ino = n->ino;
+          e.attr_timeout = opts_.attr_timeout;
+          e.entry_timeout = opts_.entry_timeout;
+          need = fuse_add_direntry_plus(req, p, room, d.name.c_str(), &e, next);
+          if (need <= room) ++n->nlookup;
+        } else {
+          struct stat st {};
+          st.st_ino = d.ino;
+          st.st_mode = d.is_dir ? S_IFDIR : S_IFREG;
+          need = fuse_add_direntry(req, p, room, d.name.c_str(), &st, next);
+        }
+      }
+      if (need > room) break;
+      used += need;
+    }
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void Filesystem::releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  std::unique_ptr<DirHandle> dh(reinterpret_cast<DirHandle*>(fi->fh));
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    --dh->node->open_count;
+    table_.maybe_erase(dh->node);
+  }
+  if (req) fuse_reply_err(req, 0);
+}
+
+void Filesystem::fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  (void)datasync;
+  (void)fi;
+  if (!store().read_only()) store().sync();
+  fuse_reply_err(req, 0);
+}
+
+}  // namespace docfs::fs

@@ -1,0 +1,316 @@
+// File data: create, open, read, write, flush, release, fsync, and the staging commit.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "fs/errors.h"
+#include "fs/filesystem.h"
+#include "fs/log.h"
+
+namespace docfs::fs {
+namespace {
+
+FileHandle* handle_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
+
+}  // namespace
+
+void Filesystem::stage(Node* n, WriteState& ws) {
+  if (ws.buf) return;
+  auto buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+  std::string id;
+  bool removed;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    removed = n->removed;
+    if (!removed) id = InodeTable::id_of(n);
+  }
+  if (!removed) {
+    if (auto content = n->volume->store->content(id)) buf->load(*content);
+  }
+  ws.size = buf->size();
+  ws.buf = std::move(buf);
+  ws.staged = true;
+}
+
+void Filesystem::commit(Node* n, WriteState& ws) {
+  if (!ws.dirty) return;
+  std::string id;
+  bool removed;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    removed = n->removed;
+    if (!removed) id = InodeTable::id_of(n);
+  }
+  if (removed) {  // unlinked or replaced while open: nothing to keep
+    ws.dirty = false;
+    return;
+  }
+  Store& store = *n->volume->store;
+  DocumentMeta meta;
+  if (auto old = store.meta(id)) {
+    meta = std::move(*old);  // keeps mode, owner and xattrs
+  } else {
+    meta.uid = owner_uid_;
+    meta.gid = owner_gid_;
+  }
+  meta.id = id;
+  meta.mtime_ns = ws.mtime_ns;
+  meta.ctime_ns = now_ns();
+  WriteBufferSource src(*ws.buf);
+  store.put_stream(meta, src, true);
+  ws.dirty = false;
+  std::lock_guard<std::mutex> lk(table_.mutex());
+  ++n->version;
+  DOCFS_LOG_DEBUG("committed %s (%lu bytes)", id.c_str(), static_cast<unsigned long>(src.size()));
+}
+
+void Filesystem::commit_node(Node* n) {
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<WriteState> ws;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    ws = n->write;
+  }
+  if (!ws) return;
+  std::lock_guard<std::mutex> wl(ws->mu);
+  commit(n, *ws);
+}
+
+void Filesystem::drop_write_handle(Node* n) {
+  std::lock_guard<std::mutex> lk(table_.mutex());
+  if (!n->write) return;
+  if (--n->write->writers > 0) return;
+  if (n->write->dirty && !n->removed)
+    DOCFS_LOG_ERROR("inode %lu: staged changes dropped after a failed commit", n->ino);
+  n->write.reset();
+  table_.maybe_erase(n);
+}
+
+// Opens `n` and returns the new handle; the caller replies.
+static std::unique_ptr<FileHandle> new_handle(Node* n, int flags) {
+  auto fh = std::make_unique<FileHandle>();
+  fh->node = n;
+  fh->writable = (flags & O_ACCMODE) != O_RDONLY;
+  fh->append = (flags & O_APPEND) != 0;
+  return fh;
+}
+
+void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Node* n;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    n = node_locked(ino);
+  }
+  if (n->is_dir) fail(EISDIR);
+  auto fh = new_handle(n, fi->flags);
+  if (fh->writable) require_writable(n);
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<WriteState> ws;
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    if (fh->writable) {
+      if (!n->write) n->write = std::make_shared<WriteState>();
+      ws = n->write;
+      ++ws->writers;
+    }
+    ++n->open_count;
+    if (!n->removed) id = InodeTable::id_of(n);
+  }
+  try {
+    if (ws && (fi->flags & O_TRUNC)) {
+      std::lock_guard<std::mutex> wl(ws->mu);
+      if (!ws->buf)
+        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+      ws->buf->truncate(0);
+      ws->size = 0;
+      ws->staged = true;
+      ws->mtime_ns = now_ns();
+      ws->dirty = true;
+    }
+    if (!fh->writable && !id.empty()) fh->content = n->volume->store->content(id);
+  } catch (...) {
+    if (ws) drop_write_handle(n);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    --n->open_count;
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    // Unchanged since the previous open: the kernel may keep its cached pages.
+    fi->keep_cache = n->cached_version == n->version;
+    n->cached_version = n->version;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(fh.release());
+  if (fuse_reply_open(req, fi) == -ENOENT) {  // interrupted: the kernel never saw it
+    release(nullptr, ino, fi);
+  }
+}
+
+void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+                        fuse_file_info* fi) {
+  fuse_entry_param e{};
+  Node* n = nullptr;
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* dir = node_locked(parent);
+    if (!dir->is_dir) fail(ENOTDIR);
+    std::string id = child_id_locked(dir, name);
+    require_writable(dir);
+    n = InodeTable::child(dir, name);
+    if (n) {
+      if (fi->flags & O_EXCL) fail(EEXIST);
+      if (n->is_dir) fail(EISDIR);
+    } else {
+      const fuse_ctx* ctx = fuse_req_ctx(req);
+      Document doc;
+      doc.meta.id = id;
+      doc.meta.mode = S_IFREG | (mode & 07777);
+      doc.meta.uid = ctx->uid;
+      doc.meta.gid = ctx->gid;
+      doc.meta.mtime_ns = doc.meta.ctime_ns = now_ns();
+      // Unflushed: the commit at close flushes it along with the content.
+      dir->volume->store->put(doc, false);
+      n = table_.add_child(dir, name, false);
+      fi->flags |= O_TRUNC;  // new and empty: close commits (and flushes) it
+    }
+    e = entry_locked(n);
+  }
+  try {
+    auto fh = new_handle(n, fi->flags);
+    std::shared_ptr<WriteState> ws;
+    {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      if (!n->write) n->write = std::make_shared<WriteState>();
+      ws = n->write;
+      ++ws->writers;
+      ++n->open_count;
+      n->cached_version = n->version;
+    }
+    if (fi->flags & O_TRUNC) {
+      std::lock_guard<std::mutex> wl(ws->mu);
+      if (!ws->buf)
+        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+      ws->buf->truncate(0);
+      ws->size = 0;
+      ws->staged = true;
+      ws->mtime_ns = now_ns();
+      ws->dirty = true;
+    }
+    fh->writable = true;  // create always has a write handle in practice
+    fi->fh = reinterpret_cast<uint64_t>(fh.release());
+  } catch (...) {
+    forget(n->ino, 1);
+    throw;
+  }
+  if (fuse_reply_create(req, &e, fi) == -ENOENT) release(nullptr, n->ino, fi);
+}
+
+void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      fuse_file_info* fi) {
+  (void)ino;
+  FileHandle* fh = handle_of(fi);
+  Node* n = fh->node;
+  std::optional<ContentRef> fresh;
+  const std::optional<ContentRef>* content = &fh->content;
+  if (fh->writable) {
+    std::shared_ptr<WriteState> ws;
+    {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      ws = n->write;
+    }
+    if (ws) {
+      std::lock_guard<std::mutex> wl(ws->mu);
+      if (ws->buf) {  // read your own writes
+        std::vector<char> data(size);
+        size_t got = ws->buf->read(static_cast<uint64_t>(off), data.data(), size);
+        fuse_reply_buf(req, data.data(), got);
+        return;
+      }
+    }
+    std::string id;
+    {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      if (!n->removed) id = InodeTable::id_of(n);
+    }
+    if (!id.empty()) fresh = n->volume->store->content(id);
+    content = &fresh;
+  }
+  if (!*content || static_cast<uint64_t>(off) >= (*content)->size()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  const ContentRef& c = **content;
+  size_t n_bytes = static_cast<size_t>(std::min<uint64_t>(size, c.size() - off));
+  // Point the kernel at body.bin itself: with splice, the bytes never enter user space.
+  fuse_bufvec bv = FUSE_BUFVEC_INIT(n_bytes);
+  bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  bv.buf[0].fd = c.fd();
+  bv.buf[0].pos = static_cast<off_t>(c.file_offset() + off);
+  fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+                       off_t off, fuse_file_info* fi) {
+  (void)ino;
+  FileHandle* fh = handle_of(fi);
+  if (!fh->writable) fail(EBADF);
+  Node* n = fh->node;
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<WriteState> ws;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    ws = n->write;
+  }
+  if (!ws) fail(EBADF);
+  {
+    std::lock_guard<std::mutex> wl(ws->mu);
+    stage(n, *ws);
+    uint64_t at = fh->append ? ws->buf->size() : static_cast<uint64_t>(off);
+    ws->buf->write(at, buf, size);
+    ws->size = ws->buf->size();
+    ws->mtime_ns = now_ns();
+    ws->dirty = true;
+  }
+  fuse_reply_write(req, size);
+}
+
+void Filesystem::flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  FileHandle* fh = handle_of(fi);
+  if (fh->writable) commit_node(fh->node);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)ino;
+  std::unique_ptr<FileHandle> fh(handle_of(fi));
+  Node* n = fh->node;
+  if (fh->writable) {
+    try {
+      commit_node(n);  // normally done by flush already
+    } catch (const Error& e) {
+      DOCFS_LOG_ERROR("inode %lu: commit at release failed: %s", n->ino, e.what());
+    }
+    drop_write_handle(n);
+  }
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    --n->open_count;
+    table_.maybe_erase(n);
+  }
+  if (req) fuse_reply_err(req, 0);
+}
+
+void Filesystem::fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  (void)ino;
+  (void)datasync;
+  FileHandle* fh = handle_of(fi);
+  if (fh->writable) commit_node(fh->node);
+  if (!store().read_only()) fh->node->volume->store->sync();
+  fuse_reply_err(req, 0);
+}
+
+}  // namespace docfs::fs

@@ -1,0 +1,297 @@
+// Shared helpers, init, attributes and metadata changes. File data handlers are in
+// file_ops.cc, namespace handlers in dir_ops.cc, xattrs in xattr_ops.cc.
+#include "fs/filesystem.h"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs/errors.h"
+#include "fs/log.h"
+
+namespace docfs::fs {
+
+Filesystem::Filesystem(Store* store, const MountOptions& opts)
+    : table_(store), opts_(opts), owner_uid_(getuid()), owner_gid_(getgid()),
+      mount_time_ns_(now_ns()) {
+  DOCFS_LOG_INFO("loaded %zu nodes from %s", table_.size(), store->dir().c_str());
+}
+
+void Filesystem::init(fuse_conn_info* conn) {
+  auto want = [conn](unsigned cap) {
+    if (conn->capable & cap) conn->want |= cap;
+  };
+  want(FUSE_CAP_SPLICE_WRITE);  // reads answered from body.bin's fd get spliced
+  want(FUSE_CAP_SPLICE_MOVE);
+  want(FUSE_CAP_ATOMIC_O_TRUNC);  // open(O_TRUNC) without a separate truncate version
+  want(FUSE_CAP_READDIRPLUS);
+  want(FUSE_CAP_READDIRPLUS_AUTO);
+  want(FUSE_CAP_ASYNC_READ);
+  want(FUSE_CAP_PARALLEL_DIROPS);
+  // The writeback cache would turn sequential writes into random ones and let the
+  // kernel decide the size; staging wants every write as the application issued it.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->max_write = 1u << 20;
+  DOCFS_LOG_DEBUG("init: want=%#x max_write=%u", conn->want, conn->max_write);
+}
+
+void Filesystem::flush_all() {
+  std::vector<Node*> staged;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    // Nodes with a write state are never erased, so the pointers stay valid.
+    staged = table_.nodes_with_writes();
+  }
+  for (Node* n : staged) {
+    try {
+      commit_node(n);
+    } catch (const Error& e) {
+      DOCFS_LOG_ERROR("committing inode %lu at unmount failed: %s", n->ino, e.what());
+    }
+  }
+  if (store().read_only()) return;
+  try {
+    store().sync();
+  } catch (const Error& e) {
+    DOCFS_LOG_ERROR("final sync failed: %s", e.what());
+  }
+}
+
+Node* Filesystem::node_locked(fuse_ino_t ino) {
+  Node* n = table_.get(ino);
+  if (!n) fail(ESTALE);
+  return n;
+}
+
+void Filesystem::require_writable(const Node* n) const {
+  if (n->volume->store->read_only()) fail(EROFS);
+}
+
+std::string Filesystem::child_id_locked(const Node* dir, std::string_view name) {
+  if (name.size() > kMaxIdPartBytes) fail(ENAMETOOLONG);
+  if (name.empty() || name == "." || name == "..") fail(EINVAL);
+  std::string id = InodeTable::id_of(dir);
+  if (!id.empty()) id.push_back('/');
+  id.append(name);
+  if (id.size() > kMaxIdBytes) fail(ENAMETOOLONG);
+  return id;
+}
+
+struct stat Filesystem::attr_locked(const Node* n) {
+  struct stat st {};
+  st.st_ino = n->ino;
+  Store& store = *n->volume->store;
+  Stat s;
+  if (n->is_dir) {
+    s.mode = S_IFDIR | 0755;
+    s.uid = owner_uid_;
+    s.gid = owner_gid_;
+    s.mtime_ns = s.ctime_ns = mount_time_ns_;
+    if (n->explicit_dir && !n->removed) {
+      if (auto found = store.stat(InodeTable::id_of(n))) s = *found;
+    }
+    st.st_mode = S_IFDIR | (s.mode & 07777);
+    st.st_nlink = n->removed ? 0 : 2;
+    st.st_size = 4096;
+  } else {
+    if (n->removed) {
+      s = n->last_stat;
+    } else if (auto found = store.stat(InodeTable::id_of(n))) {
+      s = *found;
+      const_cast<Node*>(n)->last_stat = s;
+    } else {
+      fail(ENOENT);
+    }
+    st.st_mode = S_IFREG | (s.mode & 07777);
+    st.st_nlink = n->removed ? 0 : 1;
+    st.st_size = static_cast<off_t>(s.size);
+    if (n->write && n->write->staged) {
+      st.st_size = static_cast<off_t>(n->write->size.load());
+      s.mtime_ns = n->write->mtime_ns.load();
+    }
+  }
+  st.st_uid = opts_.uid ? *opts_.uid : s.uid;
+  st.st_gid = opts_.gid ? *opts_.gid : s.gid;
+  if (opts_.umask) st.st_mode &= ~*opts_.umask;
+  st.st_mtim.tv_sec = s.mtime_ns / 1000000000;
+  st.st_mtim.tv_nsec = s.mtime_ns % 1000000000;
+  st.st_ctim.tv_sec = s.ctime_ns / 1000000000;
+  st.st_ctim.tv_nsec = s.ctime_ns % 1000000000;
+  st.st_atim = st.st_mtim;  // atime is not stored
+  st.st_blksize = 1 << 16;
+  st.st_blocks = (st.st_size + 511) / 512;
+  return st;
+}
+
+fuse_entry_param Filesystem::entry_locked(Node* n) {
+  fuse_entry_param e{};
+  e.attr = attr_locked(n);
+  e.ino = n->ino;
+  e.generation = 0;
+  e.attr_timeout = opts_.attr_timeout;
+  e.entry_timeout = opts_.entry_timeout;
+  ++n->nlookup;
+  return e;
+}
+
+void Filesystem::keep_directory_locked(Node* dir) {
+  if (dir == dir->volume->root || dir->explicit_dir || dir->removed || !dir->children.empty())
+    return;
+  Document marker;
+  marker.meta.id = InodeTable::id_of(dir);
+  marker.meta.mode = S_IFDIR | 0755;
+  marker.meta.uid = owner_uid_;
+  marker.meta.gid = owner_gid_;
+  marker.meta.mtime_ns = marker.meta.ctime_ns = now_ns();
+  dir->volume->store->put(marker, false);
+  dir->explicit_dir = true;
+}
+
+void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  std::string_view nm(name);
+  if (nm.size() > kMaxIdPartBytes) fail(ENAMETOOLONG);
+  fuse_entry_param e{};
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* dir = node_locked(parent);
+    if (!dir->is_dir) fail(ENOTDIR);
+    Node* n = InodeTable::child(dir, nm);
+    if (n) {
+      e = entry_locked(n);
+    } else {
+      e.ino = 0;  // a negative entry the kernel may cache for entry_timeout
+      e.entry_timeout = opts_.entry_timeout;
+    }
+  }
+  DOCFS_LOG_DEBUG("lookup %lu/%s -> %lu", parent, name, e.ino);
+  fuse_reply_entry(req, &e);
+}
+
+void Filesystem::forget(fuse_ino_t ino, uint64_t nlookup) {
+  std::lock_guard<std::mutex> lk(table_.mutex());
+  if (Node* n = table_.get(ino)) table_.forget(n, nlookup);
+}
+
+void Filesystem::getattr(fuse_req_t req, fuse_ino_t ino) {
+  struct stat st;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    st = attr_locked(node_locked(ino));
+  }
+  fuse_reply_attr(req, &st, opts_.attr_timeout);
+}
+
+void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change) {
+  Store& store = *n->volume->store;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    if (n->removed) return;  // fchmod of an unlinked file: nothing left to record
+  }
+  if (n->is_dir) {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    if (n == n->volume->root) fail(EPERM);  // the root has no document
+    std::string id = InodeTable::id_of(n);
+    std::optional<DocumentMeta> meta;
+    if (n->explicit_dir) meta = store.meta(id);
+    if (!meta) {  // an implicit directory becomes explicit to remember the change
+      meta.emplace();
+      meta->id = id;
+      meta->mode = S_IFDIR | 0755;
+      meta->uid = owner_uid_;
+      meta->gid = owner_gid_;
+      meta->mtime_ns = mount_time_ns_;
+    }
+    change(*meta);
+    meta->ctime_ns = now_ns();
+    store.put(Document{*meta, ""});
+    n->explicit_dir = true;
+    return;
+  }
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    id = InodeTable::id_of(n);
+  }
+  std::optional<DocumentMeta> meta = store.meta(id);
+  if (!meta) fail(ENOENT);
+  change(*meta);
+  meta->ctime_ns = now_ns();
+  store.update_meta(*meta);
+}
+
+void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                         fuse_file_info* fi) {
+  Node* n;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    n = node_locked(ino);
+  }
+  constexpr int kMetaBits = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+                            FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW;
+  if (to_set & (kMetaBits | FUSE_SET_ATTR_SIZE)) require_writable(n);
+
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    if (n->is_dir) fail(EISDIR);
+    std::shared_lock<std::shared_mutex> ns(ns_mu_);
+    std::shared_ptr<WriteState> ws;
+    bool temporary = false;
+    {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      if (!n->write) {
+        n->write = std::make_shared<WriteState>();
+        temporary = true;  // truncate(2) by path: commit right away
+      }
+      ws = n->write;
+      ++ws->writers;
+    }
+    try {
+      std::lock_guard<std::mutex> wl(ws->mu);
+      uint64_t size = static_cast<uint64_t>(attr->st_size);
+      if (size == 0 && !ws->buf) {
+        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+        ws->staged = true;
+      } else {
+        stage(n, *ws);
+      }
+      ws->buf->truncate(size);
+      ws->size = size;
+      ws->mtime_ns = now_ns();
+      ws->dirty = true;
+      if (!fi || temporary) commit(n, *ws);
+    } catch (...) {
+      drop_write_handle(n);
+      throw;
+    }
+    drop_write_handle(n);
+  }
+
+  if (to_set & kMetaBits) {
+    int64_t now = now_ns();
+    int64_t mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW)
+                        ? now
+                        : static_cast<int64_t>(attr->st_mtim.tv_sec) * 1000000000 +
+                              attr->st_mtim.tv_nsec;
+    update_meta_of(n, [&](DocumentMeta& m) {
+      if (to_set & FUSE_SET_ATTR_MODE) m.mode = (m.mode & S_IFMT) | (attr->st_mode & 07777);
+      if (to_set & FUSE_SET_ATTR_UID) m.uid = attr->st_uid;
+      if (to_set & FUSE_SET_ATTR_GID) m.gid = attr->st_gid;
+      if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) m.mtime_ns = mtime;
+    });
+    if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      if (n->write) n->write->mtime_ns = mtime;  // the pending commit keeps it
+    }
+  }
+  getattr(req, ino);
+}
+
+void Filesystem::statfs(fuse_req_t req, fuse_ino_t ino) {
+  (void)ino;
+  struct statvfs sv {};
+  if (::statvfs(store().dir().c_str(), &sv) != 0) fail(errno);
+  sv.f_namemax = kMaxIdPartBytes;
+  fuse_reply_statfs(req, &sv);
+}
+
+}  // namespace docfs::fs

@@ -1,0 +1,101 @@
+// The filesystem proper: FUSE low-level request handlers over one Store.
+//
+// Locking, outermost first:
+//   ns_mu_ (shared_mutex)  exclusive for operations that change which id a node has
+//                          (create, mkdir, unlink, rmdir, rename, marker creation);
+//                          shared for operations that write under a node's id
+//                          (write, commit, setattr, setxattr), so ids stay put meanwhile
+//   WriteState::mu         one inode's staging buffer and commits
+//   table mutex            the node tree; held briefly, never across long store writes
+//
+// Every handler may throw docfs::Error; operations.cc turns that into fuse_reply_err.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <shared_mutex>
+#include <string>
+#include <sys/stat.h>
+
+#include "core/store.h"
+#include "fs/handles.h"
+#include "fs/inode_table.h"
+#include "fs/options.h"
+
+namespace docfs::fs {
+
+class Filesystem {
+ public:
+  Filesystem(Store* store, const MountOptions& opts);
+
+  // The handler table for fuse_session_new (operations.cc).
+  static const fuse_lowlevel_ops* operations();
+
+  void set_session(fuse_session* se) { session_ = se; }
+  // Commits every staged change and syncs the store (unmount, SIGTERM).
+  void flush_all();
+  Store& store() { return *table_.main_volume().store; }
+
+  // ---- handlers ----
+  void init(fuse_conn_info* conn);
+  void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void forget(fuse_ino_t ino, uint64_t nlookup);
+  void getattr(fuse_req_t req, fuse_ino_t ino);
+  void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* fi);
+  void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned flags);
+  void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi);
+  void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+  void write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+             fuse_file_info* fi);
+  void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+               bool plus);
+  void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void statfs(fuse_req_t req, fuse_ino_t ino);
+  void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+                size_t size, int flags);
+  void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+  void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+  void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+
+ private:
+  // Helpers; "_locked" ones need the table mutex.
+  Node* node_locked(fuse_ino_t ino);
+  struct stat attr_locked(const Node* n);
+  fuse_entry_param entry_locked(Node* n);  // counts a lookup
+  std::string child_id_locked(const Node* dir, std::string_view name);
+  void require_writable(const Node* n) const;
+  // Writes a directory marker for an implicit directory about to become empty, so it
+  // survives a remount like a directory made with mkdir. ns_mu_ exclusive + table lock.
+  void keep_directory_locked(Node* dir);
+  // Loads the committed content into ws.buf if not staged yet. ns shared + ws.mu.
+  void stage(Node* n, WriteState& ws);
+  // Appends the staged content as a new version if dirty. ns shared + ws.mu.
+  void commit(Node* n, WriteState& ws);
+  void commit_node(Node* n);  // takes the locks itself
+  void drop_write_handle(Node* n);
+  void update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change);
+
+  InodeTable table_;
+  MountOptions opts_;
+  std::shared_mutex ns_mu_;
+  fuse_session* session_ = nullptr;
+  uid_t owner_uid_;
+  gid_t owner_gid_;
+  int64_t mount_time_ns_;
+};
+
+}  // namespace docfs::fs

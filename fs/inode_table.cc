@@ -1,0 +1,155 @@
+#include "fs/inode_table.h"
+
+#include <algorithm>
+
+#include "fs/log.h"
+
+namespace docfs::fs {
+
+InodeTable::InodeTable(Store* store) {
+  volumes_.reserve(8);  // Volume pointers held by nodes must stay valid
+  volumes_.push_back(Volume{store, nullptr});
+  Volume& vol = volumes_.front();
+  root_ = make_node(&vol, true);
+  vol.root = root_;
+  root_->nlookup = 1;  // the kernel never forgets the root
+  load(vol);
+}
+
+Node* InodeTable::make_node(Volume* vol, bool is_dir) {
+  auto node = std::make_unique<Node>();
+  node->ino = next_ino_++;
+  node->volume = vol;
+  node->is_dir = is_dir;
+  Node* raw = node.get();
+  nodes_.emplace(raw->ino, std::move(node));
+  return raw;
+}
+
+void InodeTable::load(Volume& vol) {
+  size_t hidden = 0;
+  vol.store->for_each([&](std::string_view id, const Stat& st) {
+    Node* dir = vol.root;
+    size_t start = 0;
+    while (true) {
+      size_t slash = id.find('/', start);
+      std::string_view part = id.substr(start, slash == std::string_view::npos
+                                                   ? std::string_view::npos
+                                                   : slash - start);
+      bool last = slash == std::string_view::npos;
+      Node* n = child(dir, part);
+      if (!last) {
+        if (n && !n->is_dir) {
+          // A document "a" and a document "a/b": the directory wins, "a" is hidden.
+          DOCFS_LOG_WARN("document %.*s is hidden: a directory of the same name exists",
+                         static_cast<int>(start + part.size()), id.data());
+          n->is_dir = true;
+          ++hidden;
+        } else if (!n) {
+          n = add_child(dir, std::string(part), true);
+        }
+        dir = n;
+        start = slash + 1;
+        continue;
+      }
+      if (st.is_directory_marker()) {
+        if (!n) n = add_child(dir, std::string(part), true);
+        if (n->is_dir) n->explicit_dir = true;
+      } else if (!n) {
+        add_child(dir, std::string(part), false);
+      } else {
+        DOCFS_LOG_WARN("document %.*s is hidden: a directory of the same name exists",
+                       static_cast<int>(id.size()), id.data());
+        ++hidden;
+      }
+      break;
+    }
+  });
+  if (hidden) DOCFS_LOG_WARN("%zu documents hidden by directories", hidden);
+}
+
+Node* InodeTable::get(fuse_ino_t ino) {
+  auto it = nodes_.find(ino);
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+Node* InodeTable::child(Node* dir, std::string_view name) {
+  auto it = dir->children.find(name);
+  return it == dir->children.end() ? nullptr : it->second;
+}
+
+Node* InodeTable::add_child(Node* dir, std::string name, bool is_dir) {
+  Node* n = make_node(dir->volume, is_dir);
+  n->parent = dir;
+  n->name = name;
+  dir->children.emplace(std::move(name), n);
+  return n;
+}
+
+void InodeTable::remove(Node* n) {
+  if (n->parent) n->parent->children.erase(n->name);
+  n->parent = nullptr;
+  n->removed = true;
+  maybe_erase(n);
+}
+
+void InodeTable::move(Node* n, Node* new_parent, std::string new_name) {
+  if (n->parent) n->parent->children.erase(n->name);
+  n->parent = new_parent;
+  n->name = new_name;
+  new_parent->children.emplace(std::move(new_name), n);
+}
+
+void InodeTable::forget(Node* n, uint64_t count) {
+  n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+  maybe_erase(n);
+}
+
+void InodeTable::maybe_erase(Node* n) {
+  if (n->removed && n->nlookup == 0 && n->open_count == 0 && !n->write) nodes_.erase(n->ino);
+}
+
+std::vector<Node*> InodeTable::nodes_with_writes() const {
+  std::vector<Node*> out;
+  for (const auto& [ino, n] : nodes_) {
+    (void)ino;
+    if (n->write) out.push_back(n.get());
+  }
+  return out;
+}
+
+std::string InodeTable::id_of(const Node* n) {
+  std::vector<const std::string*> parts;
+  size_t len = 0;
+  for (const Node* p = n; p && p != p->volume->root; p = p->parent) {
+    parts.push_back(&p->name);
+    len += p->name.size() + 1;
+  }
+  std::string id;
+  id.reserve(len);
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (!id.empty()) id.push_back('/');
+    id.append(**it);
+  }
+  return id;
+}
+
+bool InodeTable::is_within(const Node* n, const Node* ancestor) {
+  for (const Node* p = n; p; p = p->parent)
+    if (p == ancestor) return true;
+  return false;
+}
+
+void InodeTable::collect_ids(const Node* dir, std::vector<std::string>& out) {
+  if (dir->explicit_dir) out.push_back(id_of(dir));
+  for (const auto& [name, c] : dir->children) {
+    (void)name;
+    if (c->is_dir) {
+      collect_ids(c, out);
+    } else {
+      out.push_back(id_of(c));
+    }
+  }
+}
+
+}  // namespace docfs::fs

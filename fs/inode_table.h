@@ -1,0 +1,96 @@
+// The mount's directory tree: one Node per file or directory, numbered with stable inode
+// numbers for the life of the mount (numbers are never reused, so generation is 0).
+//
+// A tree is made of volumes. Volume 0 is the mounted store, rooted at FUSE_ROOT_ID; a
+// node's document id is its path relative to its volume's root. Later virtual subtrees
+// (the .remote/<key>/ folders) become further volumes with their own Store and root node
+// grafted into the tree, so every operation asks node->volume for the store to use.
+//
+// Not thread-safe: callers hold mutex() while they read or change nodes.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/store.h"
+
+namespace docfs::fs {
+
+struct WriteState;  // fs/handles.h
+
+struct Volume {
+  Store* store = nullptr;
+  struct Node* root = nullptr;
+};
+
+struct Node {
+  fuse_ino_t ino = 0;
+  Volume* volume = nullptr;
+  Node* parent = nullptr;  // nullptr for a volume root and for removed nodes
+  std::string name;
+  bool is_dir = false;
+  bool explicit_dir = false;  // a directory marker document exists (mkdir'd)
+  bool removed = false;       // unlinked / replaced, kept while the kernel knows it
+  std::map<std::string, Node*, std::less<>> children;
+  uint64_t nlookup = 0;    // the kernel's lookup count
+  uint32_t open_count = 0; // open file and directory handles
+  // Content version counter: bumped on every committed change. The kernel keeps its
+  // page cache at open (keep_cache) only if nothing changed since the previous open.
+  uint64_t version = 0;
+  uint64_t cached_version = UINT64_MAX;
+  std::shared_ptr<WriteState> write;  // while open for writing
+  Stat last_stat;  // what getattr last saw: fstat of an unlinked but open file
+};
+
+class InodeTable {
+ public:
+  // Creates volume 0 for `store` and builds its tree from the store's ids.
+  explicit InodeTable(Store* store);
+
+  std::mutex& mutex() { return mu_; }
+  Node* root() { return root_; }
+  Volume& main_volume() { return volumes_.front(); }
+
+  Node* get(fuse_ino_t ino);
+  static Node* child(Node* dir, std::string_view name);
+  // Adds a new child (caller checked it does not exist).
+  Node* add_child(Node* dir, std::string name, bool is_dir);
+  // Takes `n` out of the tree (unlink, rmdir, replaced by rename).
+  void remove(Node* n);
+  void move(Node* n, Node* new_parent, std::string new_name);
+  // Decrements the lookup count; frees removed nodes nobody references any more.
+  void forget(Node* n, uint64_t count);
+  void maybe_erase(Node* n);
+
+  // The document id of a node: its path from its volume root.
+  static std::string id_of(const Node* n);
+  // True if `n` is `ancestor` or below it.
+  static bool is_within(const Node* n, const Node* ancestor);
+  // Every document id in a subtree (files and directory markers), parents first.
+  static void collect_ids(const Node* dir, std::vector<std::string>& out);
+
+  size_t size() const { return nodes_.size(); }
+  // Nodes that currently have a write state (for the final flush).
+  std::vector<Node*> nodes_with_writes() const;
+
+ private:
+  void load(Volume& vol);
+  Node* make_node(Volume* vol, bool is_dir);
+
+  std::mutex mu_;
+  std::unordered_map<fuse_ino_t, std::unique_ptr<Node>> nodes_;
+  std::vector<Volume> volumes_;
+  Node* root_ = nullptr;
+  fuse_ino_t next_ino_ = FUSE_ROOT_ID;
+};
+
+}  // namespace docfs::fs

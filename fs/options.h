@@ -1,0 +1,38 @@
+// Mount options: what `docfs mount ... -o a,b=c` and mount(8)/fstab pass.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace docfs::fs {
+
+struct MountOptions {
+  std::string store_dir;   // absolute path
+  std::string mountpoint;  // absolute path
+  bool foreground = false;
+  bool debug = false;      // log every request (implies foreground)
+  bool read_only = false;  // ro: the store is opened read-only (a snapshot, no lock)
+  // Shown instead of each document's own owner / mode bits (uid=, gid=, umask=).
+  std::optional<uint32_t> uid, gid, umask;
+  double attr_timeout = 1.0;
+  double entry_timeout = 1.0;
+  // Background compaction: prune when garbage > compact_ratio * body.bin and garbage >
+  // compact_min bytes. compact_min=0 with compact_ratio=0 prunes at the first check.
+  uint64_t compact_min = 64ull << 20;
+  double compact_ratio = 0.5;
+  double compact_interval = 2.0;  // seconds between checks
+  uint64_t stage_memory = 8ull << 20;  // staged bytes per file kept in RAM
+  std::string fsname;                  // default: the store path
+  std::vector<std::string> fuse_options;  // passed through to libfuse (allow_other, ...)
+};
+
+// Adds one -o argument (comma separated, "\," escapes a comma) to `opts`.
+// Throws UsageError(EINVAL) on a malformed value.
+void parse_mount_options(const std::string& text, MountOptions& opts);
+
+// The -o string for libfuse: fsname, subtype and the pass-through options.
+std::string libfuse_options(const MountOptions& opts);
+
+}  // namespace docfs::fs

@@ -1,0 +1,26 @@
+// Document metadata as extended attributes:
+//   user.mime_type, user.uri        the strings (absent when empty)
+//   user.embedding                  float32 little-endian bytes (absent when empty)
+//   user.tag.NAME                   one per tag
+// Pure functions over DocumentMeta; the caller stores the changed meta.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/document.h"
+
+namespace docfs::fs {
+
+// The value, or nullopt when the attribute is not set (ENODATA).
+std::optional<std::string> get_xattr(const DocumentMeta& meta, std::string_view name);
+// Every set attribute name, each followed by a NUL (the listxattr(2) format).
+std::string list_xattrs(const DocumentMeta& meta);
+// Returns 0 or an errno: EEXIST / ENODATA for XATTR_CREATE / XATTR_REPLACE, ENOTSUP for
+// names docfs does not store, EINVAL for an embedding whose length is not a multiple of 4.
+int set_xattr(DocumentMeta& meta, std::string_view name, std::string_view value, int flags);
+// Returns 0, ENODATA when not set, or ENOTSUP.
+int remove_xattr(DocumentMeta& meta, std::string_view name);
+
+}  // namespace docfs::fs
