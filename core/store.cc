@@ -240,25 +240,35 @@ void Store::Impl::replay_from(uint64_t start) {
   body_size_at_scan = body->file.size();
   if (!read_only) body_end = body_size_at_scan;
   if (start == format::kFileHeaderSize) index.reserve(header.size() / 96);
-  uint64_t beyond_body = 0;
-  EntryScan scan = scan_entries(header, start, [&](const Entry& e, uint64_t) {
-    if (!apply(e)) ++beyond_body;
+  uint64_t beyond_body = 0, first_beyond = 0;
+  EntryScan scan = scan_entries(header, start, [&](const Entry& e, uint64_t off) {
+    if (!apply(e) && beyond_body++ == 0) first_beyond = off;
   });
   if (scan.corruption)
     throw FormatError(*scan.corruption + " (run docfs fsck " + dir + " for details)");
-  if (beyond_body > 0 && !read_only)
-    std::cerr << "docfs: " << dir << ": ignored " << beyond_body
-              << " header entries pointing past the end of body.bin (torn by a crash)\n";
   header_end = scan.valid_end;
-  if (!read_only) {
-    // Drop torn tails so new appends follow whole records. Nothing visible is lost: a
-    // torn entry was never applied and body bytes past the last reference are unreachable.
-    if (scan.torn_bytes > 0) header.truncate(scan.valid_end);
-    uint64_t body_keep = std::max<uint64_t>(max_referenced_end, format::kFileHeaderSize);
-    if (body_keep < body_end) {
-      body->file.truncate(body_keep);
-      body_end = body_keep;
-    }
+  if (read_only) return;
+  // Drop torn tails so new appends follow whole records. Nothing visible is lost: a torn
+  // entry was never applied and body bytes past the last reference are unreachable.
+  if (beyond_body > 0) {
+    // The body lost bytes that header.bin already names (a power cut reordered the two
+    // writes). Entries from there on are the unsynced tail: drop them all, or a later
+    // append would make them point at someone else's bytes.
+    std::cerr << "docfs: " << dir << ": header.bin entries from offset " << first_beyond
+              << " name body bytes lost in a crash; dropping " << (header.size() - first_beyond)
+              << " bytes of header.bin\n";
+    header.truncate(first_beyond);
+    index.clear();
+    live_bytes = 0;
+    max_referenced_end = 0;
+    replay_from(format::kFileHeaderSize);
+    return;
+  }
+  if (scan.torn_bytes > 0) header.truncate(scan.valid_end);
+  uint64_t body_keep = std::max<uint64_t>(max_referenced_end, format::kFileHeaderSize);
+  if (body_keep < body_end) {
+    body->file.truncate(body_keep);
+    body_end = body_keep;
   }
 }
 

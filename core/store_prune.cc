@@ -11,6 +11,7 @@
 
 #include "core/crc32c.h"
 #include "core/error.h"
+#include "core/failpoint.h"
 #include "core/store_impl.h"
 
 namespace docfs {
@@ -181,6 +182,7 @@ PruneResult Store::Impl::prune() {
                      File::open(scratch + "/header.bin", O_RDWR | O_CREAT | O_TRUNC, 0644), gen);
   try {
     for (const auto& [id, loc] : live) writer.copy_put(id, loc);
+    failpoint("prune.copied");
     live.clear();
     live.shrink_to_fit();
 
@@ -210,11 +212,15 @@ PruneResult Store::Impl::prune() {
     writer.finish();
     result.bytes_after = writer.bytes();
     sync_dir(scratch);
+    failpoint("prune.written");
     rename_or_throw(scratch, ready);  // the commit point
     sync_dir(dir);
+    failpoint("prune.committed");
     rename_or_throw(ready + "/body.bin", dir + "/body.bin");
+    failpoint("prune.body_moved");
     rename_or_throw(ready + "/header.bin", dir + "/header.bin");
     sync_dir(dir);
+    failpoint("prune.header_moved");
     ::rmdir(ready.c_str());
 
     // 3. Switch to the new pair. Readers holding a ContentRef keep the old body open.

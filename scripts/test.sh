@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test through ctest: once in a normal
+# build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   DOCFS_SKIP_SANITIZERS=1  skips the sanitizer pass (quicker local runs)
+#   CTEST_ARGS="-R core"     passes arguments to ctest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+run_suite() {
+  local dir=$1
+  shift
+  scripts/build.sh "$dir" "$@"
+  # Mount tests run one at a time: each drives a real mount and the machine may be small.
+  (cd "$dir" && ctest --output-on-failure --timeout 600 ${CTEST_ARGS:-})
+}
+
+status=0
+echo "== tests (RelWithDebInfo) =="
+run_suite build || status=1
+if [[ ${DOCFS_SKIP_SANITIZERS:-0} != 1 ]]; then
+  echo "== tests under ASan + UBSan =="
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DDOCFS_SANITIZE=address,undefined || status=1
+fi
+exit $status
