@@ -1,0 +1,65 @@
+#include "fs/write_buffer.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <string>
+
+#include "fs/xattr.h"
+
+namespace docfs::fs {
+namespace {
+
+std::string read_all(const WriteBuffer& b) {
+  std::string out(b.size(), '\0');
+  EXPECT_EQ(b.read(0, out.data(), out.size()), out.size());
+  return out;
+}
+
+class WriteBufferTest : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(WriteBufferTest, WritesTruncatesAndSpills) {
+  WriteBuffer b(testing::TempDir(), GetParam());
+  b.write(0, "hello", 5);
+  b.write(10, "world", 5);  // sparse gap is zeros
+  EXPECT_EQ(b.size(), 15u);
+  EXPECT_EQ(read_all(b), std::string("hello\0\0\0\0\0world", 15));
+  b.truncate(3);
+  EXPECT_EQ(read_all(b), "hel");
+  b.truncate(6);
+  EXPECT_EQ(read_all(b), std::string("hel\0\0\0", 6));
+  std::string big(100000, 'x');
+  b.write(2, big.data(), big.size());
+  EXPECT_EQ(b.size(), 100002u);
+  char c[4];
+  EXPECT_EQ(b.read(100000, c, 4), 2u);
+  EXPECT_EQ(b.spilled(), GetParam() < 100002);
+  WriteBufferSource src(b);
+  EXPECT_EQ(src.size(), 100002u);
+}
+
+INSTANTIATE_TEST_SUITE_P(MemoryAndFile, WriteBufferTest, ::testing::Values(1u << 20, 16u));
+
+TEST(Xattr, RoundTrips) {
+  DocumentMeta m;
+  EXPECT_EQ(list_xattrs(m), "");
+  EXPECT_EQ(set_xattr(m, "user.mime_type", "text/plain", 0), 0);
+  EXPECT_EQ(set_xattr(m, "user.tag.k", "v", 0), 0);
+  EXPECT_EQ(set_xattr(m, "user.tag.k", "w", 1 /*XATTR_CREATE*/), EEXIST);
+  EXPECT_EQ(set_xattr(m, "user.uri", "u", 2 /*XATTR_REPLACE*/), ENODATA);
+  EXPECT_EQ(set_xattr(m, "user.nope", "x", 0), ENOTSUP);
+  const char emb[8] = {0, 0, static_cast<char>(0x80), 0x3f, 0, 0, 0, 0x40};  // 1.0, 2.0
+  EXPECT_EQ(set_xattr(m, "user.embedding", std::string_view(emb, 8), 0), 0);
+  ASSERT_EQ(m.embedding.size(), 2u);
+  EXPECT_EQ(m.embedding[0], 1.0f);
+  EXPECT_EQ(m.embedding[1], 2.0f);
+  EXPECT_EQ(*get_xattr(m, "user.embedding"), std::string(emb, 8));
+  EXPECT_EQ(set_xattr(m, "user.embedding", "abc", 0), EINVAL);
+  EXPECT_EQ(list_xattrs(m), std::string("user.mime_type\0user.embedding\0user.tag.k\0", 41));
+  EXPECT_EQ(remove_xattr(m, "user.tag.k"), 0);
+  EXPECT_EQ(remove_xattr(m, "user.tag.k"), ENODATA);
+  EXPECT_FALSE(get_xattr(m, "user.tag.k"));
+}
+
+}  // namespace
+}  // namespace docfs::fs
