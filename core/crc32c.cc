@@ -26,15 +26,73 @@ uint32_t extend_table(uint32_t crc, const uint8_t* p, size_t n) {
   return crc;
 }
 
+uint64_t crc_u64_run(uint64_t c, const uint8_t* p, size_t words) {
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t w;
+    std::memcpy(&w, p + 8 * i, 8);
+    c = _mm_crc32_u64(c, w);
+  }
+  return c;
+}
+
+// The CRC instruction has a latency of three cycles but can start one per cycle, so
+// long inputs are cut into three lanes computed side by side and joined with a "shift by
+// kLane zero bytes" operator (a 32x32 matrix over GF(2), as zlib's crc32_combine does).
+constexpr size_t kLane = 4096;
+
+using Matrix = std::array<uint32_t, 32>;
+
+uint32_t times(const Matrix& m, uint32_t v) {
+  uint32_t r = 0;
+  for (int i = 0; v; ++i, v >>= 1)
+    if (v & 1) r ^= m[i];
+  return r;
+}
+
+Matrix compose(const Matrix& a, const Matrix& b) {  // a after b
+  Matrix r;
+  for (int i = 0; i < 32; ++i) r[i] = times(a, b[i]);
+  return r;
+}
+
+// The operator that feeds n zero bytes through the raw (unconditioned) register.
+Matrix zeros_operator(size_t n) {
+  Matrix bit;  // one zero bit
+  bit[0] = kPolyReflected;
+  for (int i = 1; i < 32; ++i) bit[i] = 1u << (i - 1);
+  Matrix byte = compose(bit, bit);
+  byte = compose(byte, byte);
+  byte = compose(byte, byte);
+  Matrix result;
+  for (int i = 0; i < 32; ++i) result[i] = 1u << i;
+  for (Matrix p = byte; n; n >>= 1, p = compose(p, p))
+    if (n & 1) result = compose(p, result);
+  return result;
+}
+
+const Matrix kShiftLane = zeros_operator(kLane);
+
 uint32_t extend_sse42(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t c = crc;
-  while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
-    p += 8;
-    n -= 8;
+  while (n >= 3 * kLane) {
+    uint64_t a = c, b = 0, d = 0;
+    for (size_t i = 0; i < kLane; i += 8) {
+      uint64_t wa, wb, wd;
+      std::memcpy(&wa, p + i, 8);
+      std::memcpy(&wb, p + kLane + i, 8);
+      std::memcpy(&wd, p + 2 * kLane + i, 8);
+      a = _mm_crc32_u64(a, wa);
+      b = _mm_crc32_u64(b, wb);
+      d = _mm_crc32_u64(d, wd);
+    }
+    uint32_t ab = times(kShiftLane, static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b);
+    c = times(kShiftLane, ab) ^ static_cast<uint32_t>(d);
+    p += 3 * kLane;
+    n -= 3 * kLane;
   }
+  c = crc_u64_run(c, p, n / 8);
+  p += n / 8 * 8;
+  n %= 8;
   uint32_t c32 = static_cast<uint32_t>(c);
   while (n--) c32 = _mm_crc32_u8(c32, *p++);
   return c32;

@@ -24,6 +24,7 @@ namespace {
 constexpr size_t kFlushThreshold = 4u << 20;     // buffered bytes before an automatic flush
 constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass the buffer
 constexpr size_t kCopyChunk = 1u << 20;
+constexpr size_t kDirectWrite = 32u << 10;      // contents this big skip the buffer copy
 
 void check_id_or_throw(std::string_view id) {
   IdError e = check_id(id);
@@ -331,16 +332,20 @@ void Store::Impl::flush_locked() {
   }
 }
 
-void Store::Impl::append_locked(const std::string& record, const Entry& entry, bool flush) {
+void Store::Impl::append_locked(std::string_view prefix, std::string_view content, const Entry& entry,
+                                bool flush) {
   std::string entry_bytes = format::encode_entry(entry);
-  if (flush) {
-    // All or nothing: if either write fails, both files go back to where they were and
-    // the index never hears of it.
+  const uint64_t record_size = prefix.size() + content.size();
+  if (flush || content.size() >= kDirectWrite) {
+    // Written straight to the file (no copy into the buffer). With flush, all or nothing:
+    // if a write fails, both files go back to where they were and the index never hears
+    // of it.
     flush_locked();
     uint64_t b0 = body_end, h0 = header_end;
     try {
-      if (!record.empty()) body->file.pwrite(record.data(), record.size(), b0);
-      header.pwrite(entry_bytes.data(), entry_bytes.size(), h0);
+      body->file.pwrite(prefix.data(), prefix.size(), b0);
+      body->file.pwrite(content.data(), content.size(), b0 + prefix.size());
+      if (flush) header.pwrite(entry_bytes.data(), entry_bytes.size(), h0);
     } catch (...) {
       try {
         body->file.truncate(b0);
@@ -349,11 +354,13 @@ void Store::Impl::append_locked(const std::string& record, const Entry& entry, b
       }
       throw;
     }
-    body_end += record.size();
+    body_end += record_size;
+    if (!flush) header_buf += entry_bytes;
     header_end += entry_bytes.size();
   } else {
-    body_buf += record;
-    body_end += record.size();
+    body_buf.append(prefix);
+    body_buf.append(content);
+    body_end += record_size;
     header_buf += entry_bytes;
     header_end += entry_bytes.size();
   }
@@ -397,13 +404,13 @@ void Store::put(const Document& doc, bool flush) {
   format::RecordHeader h;
   h.content_len = doc.content.size();
   h.content_crc = crc32c::value(doc.content);
-  std::string record = format::encode_record_prefix(h, doc.meta.id, meta);
-  const uint64_t content_at = record.size();
-  record += doc.content;
+  std::string prefix = format::encode_record_prefix(h, doc.meta.id, meta);
   std::unique_lock lk(impl_->mu);
   impl_->require_writable();
   uint64_t off = impl_->body_end;
-  impl_->append_locked(record, put_entry(doc.meta, off, static_cast<uint32_t>(meta.size()), off + content_at, doc.content.size()), flush);
+  impl_->append_locked(prefix, doc.content,
+                       put_entry(doc.meta, off, static_cast<uint32_t>(meta.size()), off + prefix.size(), doc.content.size()),
+                       flush);
 }
 
 void Store::put_stream(const DocumentMeta& meta_in, ContentSource& src, bool flush) {
@@ -461,7 +468,7 @@ void Store::put_stream(const DocumentMeta& meta_in, ContentSource& src, bool flu
     throw;
   }
   std::unique_lock lk(impl_->mu);
-  impl_->append_locked("", put_entry(meta_in, off, static_cast<uint32_t>(meta.size()), off + prefix_len, len), flush);
+  impl_->append_locked("", "", put_entry(meta_in, off, static_cast<uint32_t>(meta.size()), off + prefix_len, len), flush);
 }
 
 void Store::extend(const std::vector<Document>& docs) {
@@ -478,7 +485,7 @@ void Store::update_meta(const DocumentMeta& m, bool flush) {
   const Location* cur = impl_->index.find(m.id);
   if (!cur) throw UsageError(ENOENT, "no document " + m.id);
   uint64_t off = impl_->body_end;
-  impl_->append_locked(record, put_entry(m, off, static_cast<uint32_t>(meta.size()), cur->content_off, cur->content_len), flush);
+  impl_->append_locked(record, "", put_entry(m, off, static_cast<uint32_t>(meta.size()), cur->content_off, cur->content_len), flush);
 }
 
 bool Store::remove(std::string_view id, bool flush) {
@@ -488,7 +495,7 @@ bool Store::remove(std::string_view id, bool flush) {
   Entry e;
   e.type = EntryType::kDelete;
   e.put.id = std::string(id);
-  impl_->append_locked("", e, flush);
+  impl_->append_locked("", "", e, flush);
   return true;
 }
 
@@ -502,13 +509,13 @@ void Store::rename(std::string_view from, std::string_view to, bool flush) {
   e.type = EntryType::kRename;
   e.put.id = std::string(from);
   e.to = std::string(to);
-  impl_->append_locked("", e, flush);
+  impl_->append_locked("", "", e, flush);
 }
 
 void Store::clear() {
   std::unique_lock lk(impl_->mu);
   impl_->require_writable();
-  impl_->append_locked("", Entry{}, true);
+  impl_->append_locked("", "", Entry{}, true);
 }
 
 void Store::flush() {

@@ -78,8 +78,10 @@ class Store::Impl {
   // ---- writes (store.cc) ----
   void require_writable() const;
   void flush_locked();
-  // Appends a record (may be empty) and a header entry, all or nothing when flush is set.
-  void append_locked(const std::string& record, const format::Entry& entry, bool flush);
+  // Appends a record (prefix + content; both may be empty) and a header entry, all or
+  // nothing when flush is set.
+  void append_locked(std::string_view prefix, std::string_view content, const format::Entry& entry,
+                     bool flush);
   std::shared_lock<std::shared_mutex> shared_flushed_through(uint64_t end) const;
 
   // ---- prune (store_prune.cc) ----

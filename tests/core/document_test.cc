@@ -73,3 +73,21 @@ TEST(DocumentMeta, MalformedBytesAreAFormatError) {
 
 }  // namespace
 }  // namespace docfs
+
+namespace docfs {
+namespace {
+
+// Long inputs take the three-lane path; it must agree with byte-at-a-time extension.
+TEST(Crc32c, LongInputsMatchIncrementalComputation) {
+  std::string s(100000, '\0');
+  for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>((i * 7919) >> 3);
+  for (size_t len : {0ul, 1ul, 12287ul, 12288ul, 12289ul, 40000ul, 100000ul}) {
+    uint32_t whole = crc32c::value(s.data(), len);
+    uint32_t pieces = 0;
+    for (size_t i = 0; i < len; i += 1000) pieces = crc32c::extend(pieces, s.data() + i, std::min<size_t>(1000, len - i));
+    EXPECT_EQ(whole, pieces) << len;
+  }
+}
+
+}  // namespace
+}  // namespace docfs

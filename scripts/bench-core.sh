@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Core store benchmark. Prints a table; compares 64 KiB appends with dd in the same run.
+#   DOCS=1000000  documents in the 1 KiB store      BIG_MB=1024  MiB of 64 KiB documents
+#   DIR=/tmp      where the stores go (same filesystem for docfs and dd)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+DOCS=${DOCS:-1000000} BIG_MB=${BIG_MB:-1024} LOOKUPS=${LOOKUPS:-200000}
+[[ -x $root/build/bench_core ]] || "$root/scripts/build.sh" "$root/build" >/dev/null
+bench=$root/build/bench_core
+work=$(mktemp -d "${DIR:-/tmp}/docfs-bench-core.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+read -r small_dps small_mbps < <("$bench" append "$work/small" "$DOCS" 1024 1000)
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+read -r open_s open_rss open_docs < <("$bench" open "$work/small")
+read -r lookup_ops < <("$bench" lookup "$work/small" "$LOOKUPS" 4096)
+
+big_docs=$((BIG_MB * 16))
+read -r big_dps big_mbps < <("$bench" append "$work/big" "$big_docs" 65536 1000)
+rm -rf "$work/big"
+start=$(date +%s.%N)
+dd if=/dev/zero of="$work/dd.bin" bs=64k count="$big_docs" conv=fdatasync status=none
+dd_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+dd_mbps=$(echo "$big_docs * 65536 / $dd_s / 1000000" | bc -l)
+
+printf '\n%-52s %14s %12s\n' "workload" "result" "target"
+printf '%-52s %14s %12s\n' "append ${DOCS} x 1 KiB, flush per 1000 (docs/s)" "$small_dps" ">= 300000"
+printf '%-52s %14s %12s\n' "open ${open_docs} docs, 32-byte ids (s)" "$open_s" "< 1"
+printf '%-52s %14s %12s\n' "open: peak RSS (MB)" "$open_rss" "<= 150"
+printf '%-52s %14s %12s\n' "random meta lookup + 4 KiB read (ops/s)" "$lookup_ops" "report"
+printf '%-52s %14.1f %12s\n' "append ${BIG_MB} MiB of 64 KiB docs (MB/s)" "$big_mbps" ""
+printf '%-52s %14.1f %12s\n' "dd bs=64k, same directory (MB/s)" "$dd_mbps" ""
+printf '%-52s %14.2f %12s\n' "ratio docfs / dd" "$(echo "$big_mbps / $dd_mbps" | bc -l)" ">= 0.8"

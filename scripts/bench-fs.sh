@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Benchmarks a docfs mount against libfuse's passthrough_ll example (the FUSE best case,
+# over a plain directory) and against the plain directory itself. Prints one table.
+#
+#   scripts/bench-fs.sh [BUILD_DIR]        (default: build)
+#
+# Sizes (environment; the defaults are the issue's workloads, a quick run is e.g.
+# BENCH_BIG_MB=128 BENCH_SMALL_FILES=1000 BENCH_MANY_FILES=5000):
+#   BENCH_BIG_MB       size of the sequential read/write file in MiB   (1024)
+#   BENCH_SMALL_FILES  files copied by `cp -r`                          (10000)
+#   BENCH_SMALL_KB     size of each of those files in KiB               (4)
+#   BENCH_MANY_FILES   files for ls -l / cat / rm -r                    (100000)
+#   BENCH_DIR          where to work (default: a mktemp dir under /var/tmp)
+# Needs root (or user_allow_other-free FUSE mounts) and writes ~2.5x BENCH_BIG_MB to disk.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+DOCFS=${DOCFS:-$BUILD/docfs}
+BIG_MB=${BENCH_BIG_MB:-1024}
+SMALL_FILES=${BENCH_SMALL_FILES:-10000}
+SMALL_KB=${BENCH_SMALL_KB:-4}
+MANY_FILES=${BENCH_MANY_FILES:-100000}
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/docfs-bench.XXXXXX")
+EXAMPLES=/usr/share/doc/libfuse3-dev/examples
+
+[ -x "$DOCFS" ] || { echo "no docfs binary at $DOCFS (build first)" >&2; exit 1; }
+
+PT_PID=
+cleanup() {
+  set +e
+  for m in "$W/mnt_docfs" "$W/mnt_pt"; do
+    grep -q " $m fuse" /proc/mounts && fusermount3 -uz "$m"
+  done
+  [ -n "$PT_PID" ] && kill "$PT_PID" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+log() { echo "bench: $*" >&2; }
+
+# --- build passthrough_ll from the packaged example source ---
+cc -O2 -Wall -o "$W/passthrough_ll" "$EXAMPLES/passthrough_ll.c" -I"$EXAMPLES" \
+  $(pkg-config --cflags --libs fuse3)
+
+mkdir -p "$W/plain" "$W/pt_src" "$W/mnt_pt" "$W/mnt_docfs"
+"$DOCFS" init "$W/store" >/dev/null
+
+mount_docfs() { "$DOCFS" mount "$W/store" "$W/mnt_docfs"; }
+umount_docfs() { "$DOCFS" umount "$W/mnt_docfs"; }
+mount_pt() {
+  "$W/passthrough_ll" -f -o source="$W/pt_src" "$W/mnt_pt" &
+  PT_PID=$!
+  for _ in $(seq 1 100); do grep -q " $W/mnt_pt fuse" /proc/mounts && return; sleep 0.05; done
+  echo "passthrough_ll did not mount" >&2
+  exit 1
+}
+umount_pt() {
+  fusermount3 -u "$W/mnt_pt"
+  wait "$PT_PID" 2>/dev/null || true
+  PT_PID=
+}
+# Remount the FUSE targets: drops their kernel caches (dentries, attributes, pages).
+remount() {
+  umount_docfs
+  mount_docfs
+  umount_pt
+  mount_pt
+}
+mount_docfs
+mount_pt
+
+declare -A DIRS=([docfs]=$W/mnt_docfs [passthrough_ll]=$W/mnt_pt [plain]=$W/plain)
+TARGETS=(docfs passthrough_ll plain)
+declare -A RESULT
+
+now() { date +%s.%N; }
+# record WORKLOAD TARGET AMOUNT START END: AMOUNT per second
+record() {
+  RESULT[$1,$2]=$(awk -v a="$3" -v s="$4" -v e="$5" 'BEGIN { d = e - s; if (d <= 0) d = 1e-6; printf "%.1f", a / d }')
+  log "$1 on $2: ${RESULT[$1,$2]}"
+}
+# Evict a file from the page cache: the file itself and what backs it.
+evict() {
+  dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || true
+  dd if="$W/store/body.bin" iflag=nocache count=0 status=none 2>/dev/null || true
+  dd if="$W/pt_src/big" iflag=nocache count=0 status=none 2>/dev/null || true
+  dd if="$W/plain/big" iflag=nocache count=0 status=none 2>/dev/null || true
+}
+
+# --- sequential write and read of one big file ---
+for t in "${TARGETS[@]}"; do
+  d=${DIRS[$t]}
+  s=$(now)
+  dd if=/dev/zero of="$d/big" bs=1M count="$BIG_MB" conv=fsync status=none
+  record "seq write ${BIG_MB} MiB (MiB/s)" "$t" "$BIG_MB" "$s" "$(now)"
+done
+remount
+for t in "${TARGETS[@]}"; do
+  d=${DIRS[$t]}
+  evict "$d/big"
+  s=$(now)
+  dd if="$d/big" of=/dev/null bs=1M status=none
+  record "seq read cold (MiB/s)" "$t" "$BIG_MB" "$s" "$(now)"
+  s=$(now)
+  dd if="$d/big" of=/dev/null bs=1M status=none
+  record "seq read warm (MiB/s)" "$t" "$BIG_MB" "$s" "$(now)"
+  rm "$d/big"
+done
+
+# --- cp -r of many small files ---
+mkdir -p "$W/src_small"
+for i in $(seq 1 "$SMALL_FILES"); do echo; done | awk -v dir="$W/src_small" -v kb="$SMALL_KB" '
+  BEGIN { pad = sprintf("%1024s", ""); gsub(/ /, "x", pad) }
+  { f = sprintf("%s/f%06d", dir, NR); for (k = 0; k < kb; k++) printf "%s", pad > f; close(f) }'
+for t in "${TARGETS[@]}"; do
+  d=${DIRS[$t]}
+  s=$(now)
+  cp -r "$W/src_small" "$d/small"
+  sync -f "$d" 2>/dev/null || true
+  record "cp -r ${SMALL_FILES} x ${SMALL_KB} KiB (files/s)" "$t" "$SMALL_FILES" "$s" "$(now)"
+  rm -r "$d/small"
+done
+
+# --- many files: ls -l, cat, rm -r ---
+mkdir -p "$W/src_many"
+seq 1 "$MANY_FILES" | awk -v dir="$W/src_many" '{ f = sprintf("%s/m%07d", dir, $1); print "file " $1 > f; close(f) }'
+for t in "${TARGETS[@]}"; do cp -r "$W/src_many" "${DIRS[$t]}/many"; done
+remount
+for t in "${TARGETS[@]}"; do
+  d=${DIRS[$t]}
+  s=$(now)
+  ls -l "$d/many" >/dev/null
+  record "ls -l ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
+  s=$(now)
+  find "$d/many" -type f -print0 | xargs -0 cat >/dev/null
+  record "cat ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
+  s=$(now)
+  rm -r "$d/many"
+  record "rm -r ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
+done
+
+# --- the table ---
+WORKLOADS=(
+  "seq write ${BIG_MB} MiB (MiB/s)"
+  "seq read cold (MiB/s)"
+  "seq read warm (MiB/s)"
+  "cp -r ${SMALL_FILES} x ${SMALL_KB} KiB (files/s)"
+  "ls -l ${MANY_FILES} files (files/s)"
+  "cat ${MANY_FILES} files (files/s)"
+  "rm -r ${MANY_FILES} files (files/s)"
+)
+printf '| %-34s | %10s | %14s | %10s | %9s | %11s |\n' workload docfs passthrough_ll plain "docfs/pt" "docfs/plain"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "$(printf -- '-%.0s' {1..12})" \
+  "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..11})" \
+  "$(printf -- '-%.0s' {1..13})"
+for w in "${WORKLOADS[@]}"; do
+  a=${RESULT[$w,docfs]} b=${RESULT[$w,passthrough_ll]} c=${RESULT[$w,plain]}
+  r1=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')
+  r2=$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2fx", a / c }')
+  printf '| %-34s | %10s | %14s | %10s | %9s | %11s |\n' "$w" "$a" "$b" "$c" "$r1" "$r2"
+done
