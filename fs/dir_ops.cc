@@ -34,6 +34,12 @@ void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode
   fuse_reply_entry(req, &e);
 }
 
+void Filesystem::orphan_locked(Node* n) {
+  if (n->nlookup == 0 && n->open_count == 0) return;  // nobody can open it any more
+  n->orphan_content = n->volume->store->content(InodeTable::id_of(n));
+  if (auto st = n->volume->store->stat(InodeTable::id_of(n))) n->last_stat = *st;
+}
+
 void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
@@ -44,6 +50,7 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (n->is_dir) fail(EISDIR);
     require_writable(n);
     std::string id = InodeTable::id_of(n);
+    orphan_locked(n);
     n->volume->store->remove(id);
     table_.remove(n);
     keep_directory_locked(dir);
@@ -96,6 +103,7 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     }
     Store& store = *src->volume->store;
     std::string from_id = InodeTable::id_of(src);
+    if (dst && !dst->is_dir) orphan_locked(dst);
     if (!src->is_dir) {
       store.rename(from_id, to_id);  // atomically replaces dst's document
     } else {

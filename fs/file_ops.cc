@@ -27,6 +27,13 @@ void Filesystem::stage(Node* n, WriteState& ws) {
   }
   if (!removed) {
     if (auto content = n->volume->store->content(id)) buf->load(*content);
+  } else {
+    std::optional<ContentRef> orphan;
+    {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      orphan = n->orphan_content;
+    }
+    if (orphan) buf->load(*orphan);
   }
   ws.size = buf->size();
   ws.buf = std::move(buf);
@@ -116,7 +123,11 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       ++ws->writers;
     }
     ++n->open_count;
-    if (!n->removed) id = InodeTable::id_of(n);
+    if (!n->removed) {
+      id = InodeTable::id_of(n);
+    } else if (!fh->writable) {
+      fh->content = n->orphan_content;
+    }
   }
   try {
     if (ws && (fi->flags & O_TRUNC)) {
@@ -233,7 +244,11 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     std::string id;
     {
       std::lock_guard<std::mutex> lk(table_.mutex());
-      if (!n->removed) id = InodeTable::id_of(n);
+      if (!n->removed) {
+        id = InodeTable::id_of(n);
+      } else {
+        fresh = n->orphan_content;
+      }
     }
     if (!id.empty()) fresh = n->volume->store->content(id);
     content = &fresh;

@@ -81,6 +81,8 @@ class Filesystem {
   // Writes a directory marker for an implicit directory about to become empty, so it
   // survives a remount like a directory made with mkdir. ns_mu_ exclusive + table lock.
   void keep_directory_locked(Node* dir);
+  // Remembers a file's content and attributes before it is removed from the tree.
+  void orphan_locked(Node* n);
   // Loads the committed content into ws.buf if not staged yet. ns shared + ws.mu.
   void stage(Node* n, WriteState& ws);
   // Appends the staged content as a new version if dirty. ns shared + ws.mu.

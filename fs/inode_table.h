@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,6 +50,9 @@ struct Node {
   uint64_t cached_version = UINT64_MAX;
   std::shared_ptr<WriteState> write;  // while open for writing
   Stat last_stat;  // what getattr last saw: fstat of an unlinked but open file
+  // The content a removed file had. The kernel may open a node it looked up just before
+  // an unlink or rename-over removed it; that open sees the old bytes, as locally.
+  std::optional<ContentRef> orphan_content;
 };
 
 class InodeTable {
