@@ -24,6 +24,9 @@ MANY_FILES=${BENCH_MANY_FILES:-100000}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/docfs-bench.XXXXXX")
 EXAMPLES=/usr/share/doc/libfuse3-dev/examples
 
+# passthrough_ll keeps an fd per inode it knows: the ls/cat workloads need many.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 [ -x "$DOCFS" ] || { echo "no docfs binary at $DOCFS (build first)" >&2; exit 1; }
 
 PT_PID=
