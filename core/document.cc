@@ -67,13 +67,47 @@ std::string describe_id_error(IdError e, std::string_view id) {
 namespace {
 
 // What cereal writes. The id is not part of it: the record and header entry carry it.
+// Loading does not trust lengths: cereal would resize a string or vector to whatever a
+// corrupt length says, so every length is checked against the input size first.
 struct MetaWire {
   DocumentMeta* m;
+  size_t input_size = 0;
+
   template <class Archive>
-  void serialize(Archive& ar, const std::uint32_t version) {
+  void save(Archive& ar, const std::uint32_t /*version*/) const {
     ar(m->mime_type, m->uri, m->tags, m->embedding, m->mode, m->uid, m->gid, m->mtime_ns,
        m->ctime_ns);
-    (void)version;  // version 1 is the first; later fields go behind `if (version >= 2)`
+  }
+
+  // Version 1 is the first; later fields go behind `if (version >= 2)` in both functions.
+  template <class Archive>
+  void load(Archive& ar, const std::uint32_t /*version*/) {
+    load_string(ar, m->mime_type);
+    load_string(ar, m->uri);
+    cereal::size_type n = checked_size(ar, 2);
+    for (cereal::size_type i = 0; i < n; ++i) {
+      std::string k, v;
+      load_string(ar, k);
+      load_string(ar, v);
+      m->tags[std::move(k)] = std::move(v);
+    }
+    n = checked_size(ar, sizeof(float));
+    m->embedding.resize(n);
+    ar(cereal::binary_data(m->embedding.data(), n * sizeof(float)));
+    ar(m->mode, m->uid, m->gid, m->mtime_ns, m->ctime_ns);
+  }
+
+  template <class Archive>
+  cereal::size_type checked_size(Archive& ar, size_t min_bytes_each) {
+    cereal::size_type n;
+    ar(cereal::make_size_tag(n));
+    if (n > input_size / min_bytes_each) throw FormatError("length " + std::to_string(n) + " exceeds the record");
+    return n;
+  }
+  template <class Archive>
+  void load_string(Archive& ar, std::string& s) {
+    s.resize(checked_size(ar, 1));
+    ar(cereal::binary_data(s.data(), s.size()));
   }
 };
 
@@ -88,7 +122,7 @@ std::string encode_meta(const DocumentMeta& meta) {
   std::ostringstream out(std::ios::binary);
   {
     cereal::PortableBinaryOutputArchive ar(out);
-    MetaWire w{const_cast<DocumentMeta*>(&meta)};
+    MetaWire w{const_cast<DocumentMeta*>(&meta), 0};
     ar(w);
   }
   return std::move(out).str();
@@ -102,8 +136,10 @@ DocumentMeta decode_meta(std::string_view bytes, std::string id) {
   std::istringstream in(std::string(bytes), std::ios::binary);
   try {
     cereal::PortableBinaryInputArchive ar(in);
-    MetaWire w{&meta};
+    MetaWire w{&meta, bytes.size()};
     ar(w);
+  } catch (const FormatError& e) {
+    throw FormatError(std::string("document metadata is malformed: ") + e.what());
   } catch (const std::exception& e) {
     throw FormatError(std::string("document metadata is malformed: ") + e.what());
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test through ctest: once in a normal
-# build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# build and once under AddressSanitizer + UndefinedBehaviorSanitizer; then the fuzzers.
 #   DOCFS_SKIP_SANITIZERS=1  skips the sanitizer pass (quicker local runs)
+#   DOCFS_SKIP_FUZZ=1        skips the libFuzzer runs; FUZZ_SECONDS sets their length
 #   CTEST_ARGS="-R core"     passes arguments to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,10 @@ if [[ ${DOCFS_SKIP_SANITIZERS:-0} != 1 ]]; then
   echo "== tests under ASan + UBSan =="
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DDOCFS_SANITIZE=address,undefined || status=1
+fi
+if [[ ${DOCFS_SKIP_FUZZ:-0} != 1 ]]; then
+  # Every parser of bytes we did not write, under libFuzzer (60 s each in CI).
+  echo "== fuzzing =="
+  FUZZ_SECONDS=${FUZZ_SECONDS:-$([[ ${CI:-} == true ]] && echo 60 || echo 20)} scripts/fuzz.sh || status=1
 fi
 exit $status
