@@ -1,5 +1,6 @@
-// `docfs`: one binary, one subcommand per task. Also runs as `mount.docfs`, the helper
-// mount(8) calls for `mount -t fuse.docfs STORE DIR` and fstab lines.
+// `docfs`: one binary, one subcommand per task. Also runs as `mount.docfs` and
+// `mount.fuse.docfs`, the helpers mount(8) calls for `mount -t fuse.docfs STORE DIR` and
+// fstab lines.
 #include <curl/curl.h>
 #ifndef FUSE_USE_VERSION
 #define FUSE_USE_VERSION 314
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   using namespace docfs::cli;
   auto cmds = all_commands();
   std::string self = argv[0];
-  if (self.substr(self.rfind('/') + 1) == "mount.docfs") return run_as_mount_helper(cmds, argc, argv);
+  const std::string base = self.substr(self.rfind('/') + 1);
+  if (base == "mount.docfs" || base == "mount.fuse.docfs") return run_as_mount_helper(cmds, argc, argv);
   if (argc < 2) {
     print_help(cmds);
     return kExitUsage;
