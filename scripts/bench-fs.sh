@@ -11,7 +11,8 @@
 #   BENCH_SMALL_KB     size of each of those files in KiB               (4)
 #   BENCH_MANY_FILES   files for ls -l / cat / rm -r                    (100000)
 #   BENCH_DIR          where to work (default: a mktemp dir under /var/tmp)
-# Needs root (or user_allow_other-free FUSE mounts) and writes ~2.5x BENCH_BIG_MB to disk.
+# Needs root and ~2.5x BENCH_BIG_MB of disk. passthrough_ll holds one fd per file it has
+# seen: BENCH_MANY_FILES must stay below the hard `ulimit -n` (raised when allowed).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
