@@ -1,0 +1,329 @@
+#include "remote/archive.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/crc32c.h"
+#include "core/error.h"
+#include "core/version.h"
+
+namespace docfs::remote {
+namespace {
+
+constexpr char kMagic[8] = {'D', 'O', 'C', 'F', 'S', 'A', 'R', 'C'};
+constexpr size_t kCrcOffset = 96;
+
+template <typename T>
+void put_le(std::string& out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+}
+
+template <typename T>
+T get_le(const char* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return static_cast<T>(v);
+}
+
+std::string record_prefix(const std::string& id, const std::string& meta, uint64_t content_len) {
+  std::string p;
+  p.reserve(16 + id.size() + meta.size());
+  put_le<uint32_t>(p, static_cast<uint32_t>(id.size()));
+  p += id;
+  put_le<uint32_t>(p, static_cast<uint32_t>(meta.size()));
+  p += meta;
+  put_le<uint64_t>(p, content_len);
+  return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- header
+
+std::string encode_archive_header(const ArchiveHeader& h) {
+  std::string out(kMagic, sizeof kMagic);
+  put_le<uint32_t>(out, h.format_version);
+  put_le<uint32_t>(out, kArchiveHeaderSize);
+  std::string ver = h.docfs_version.substr(0, 15);
+  ver.resize(16, '\0');
+  out += ver;
+  put_le<int64_t>(out, h.created_ns);
+  put_le<int64_t>(out, h.expires_ns);
+  put_le<uint64_t>(out, h.documents);
+  put_le<uint64_t>(out, h.payload_length);
+  out.append(reinterpret_cast<const char*>(h.sha256.data()), h.sha256.size());
+  put_le<uint32_t>(out, crc32c::value(out.data(), kCrcOffset));
+  out.resize(kArchiveHeaderSize, '\0');
+  return out;
+}
+
+void check_archive_version(uint32_t version, const std::string& where) {
+  if (version > kArchiveFormatVersion)
+    throw FormatError(where + ": archive format version " + std::to_string(version) +
+                      " is newer than this docfs understands (version " + std::to_string(kArchiveFormatVersion) +
+                      "); upgrade docfs to pull it");
+  if (version == 0) throw FormatError(where + ": archive format version 0 is not valid (corrupt header)");
+}
+
+ArchiveHeader decode_archive_header(std::string_view b, const std::string& where) {
+  if (b.size() < kArchiveHeaderSize)
+    throw FormatError(where + ": archive is " + std::to_string(b.size()) + " bytes, shorter than its " +
+                      std::to_string(kArchiveHeaderSize) + "-byte header (truncated)");
+  if (std::memcmp(b.data(), kMagic, sizeof kMagic) != 0)
+    throw FormatError(where + ": not a docfs archive (bad magic at offset 0)");
+  ArchiveHeader h;
+  h.format_version = get_le<uint32_t>(b.data() + 8);
+  check_archive_version(h.format_version, where);
+  if (get_le<uint32_t>(b.data() + kCrcOffset) != crc32c::value(b.data(), kCrcOffset))
+    throw FormatError(where + ": archive header checksum mismatch (corrupt header)");
+  if (get_le<uint32_t>(b.data() + 12) != kArchiveHeaderSize)
+    throw FormatError(where + ": unexpected archive header size " + std::to_string(get_le<uint32_t>(b.data() + 12)));
+  h.docfs_version = std::string(b.data() + 16, strnlen(b.data() + 16, 16));
+  h.created_ns = get_le<int64_t>(b.data() + 32);
+  h.expires_ns = get_le<int64_t>(b.data() + 40);
+  h.documents = get_le<uint64_t>(b.data() + 48);
+  h.payload_length = get_le<uint64_t>(b.data() + 56);
+  std::memcpy(h.sha256.data(), b.data() + 64, 32);
+  return h;
+}
+
+// ---------------------------------------------------------------- packing
+
+StoreArchiveSource::StoreArchiveSource(const Store& store, int64_t created_ns, int64_t expires_ns)
+    : store_(store), hash_(std::make_unique<Sha256>()) {
+  header_.docfs_version = DOCFS_VERSION;
+  header_.created_ns = created_ns;
+  header_.expires_ns = expires_ns;
+  ids_ = store.ids();
+  // The exact size up front: lets a small archive go in one PUT with a Content-Length.
+  for (const auto& id : ids_) {
+    auto meta = store.meta(id);
+    auto st = store.stat(id);
+    if (!meta || !st) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
+    payload_size_ += 16 + id.size() + encode_meta(*meta).size() + st->size;
+  }
+  header_.documents = ids_.size();
+  header_.payload_length = payload_size_;
+}
+
+bool StoreArchiveSource::next_document() {
+  if (next_ >= ids_.size()) return false;
+  const std::string& id = ids_[next_++];
+  auto meta = store_.meta(id);
+  content_ = store_.content(id);
+  if (!meta || !content_) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
+  prefix_ = record_prefix(id, encode_meta(*meta), content_->size());
+  prefix_pos_ = 0;
+  content_pos_ = 0;
+  return true;
+}
+
+size_t StoreArchiveSource::read(void* buf, size_t n) {
+  char* out = static_cast<char*>(buf);
+  size_t got = 0;
+  while (got < n) {
+    if (prefix_pos_ < prefix_.size()) {
+      size_t k = std::min(n - got, prefix_.size() - prefix_pos_);
+      std::memcpy(out + got, prefix_.data() + prefix_pos_, k);
+      prefix_pos_ += k;
+      got += k;
+      continue;
+    }
+    if (content_ && content_pos_ < content_->size()) {
+      size_t k = content_->read(content_pos_, out + got, n - got);
+      if (k == 0) throw IoError(EIO, "content of " + ids_[next_ - 1] + " ended early");
+      content_pos_ += k;
+      got += k;
+      continue;
+    }
+    if (!next_document()) break;
+  }
+  hash_->update(out, got);
+  produced_ += got;
+  if (got == 0 && !finished_) {
+    finished_ = true;
+    if (produced_ != payload_size_)
+      throw IoError(EIO, "store changed while packing: " + std::to_string(produced_) + " bytes instead of " +
+                             std::to_string(payload_size_));
+    header_.sha256 = hash_->finish();
+  }
+  return got;
+}
+
+std::string StoreArchiveSource::head() {
+  if (!finished_) throw std::logic_error("archive head requested before the payload was read");
+  return encode_archive_header(header_);
+}
+
+// ---------------------------------------------------------------- unpacking
+
+namespace {
+
+// Reads the payload in order, hashing every byte exactly once.
+class PayloadReader {
+ public:
+  PayloadReader(const File& f, uint64_t start, uint64_t end, Progress* p) : f_(f), pos_(start), end_(end), progress_(p) {}
+
+  uint64_t pos() const { return pos_; }
+  uint64_t remaining() const { return end_ - pos_; }
+
+  std::string take(uint64_t n, const char* what) {
+    if (n > remaining()) throw FormatError("record " + std::string(what) + " runs past the end of the payload");
+    std::string s = f_.pread_string(static_cast<size_t>(n), pos_);
+    consumed(s.data(), s.size());
+    return s;
+  }
+  template <typename T>
+  T take_le(const char* what) {
+    std::string s = take(sizeof(T), what);
+    return get_le<T>(s.data());
+  }
+  void consumed(const void* data, size_t n) {
+    hash_.update(data, n);
+    pos_ += n;
+    if (progress_) progress_->add(n);
+  }
+  // Hashes whatever is left (after a parse failure: was the archive corrupt?).
+  Digest finish_hash() {
+    if (done_) return digest_;
+    std::vector<char> buf(1 << 20);
+    while (pos_ < end_) {
+      size_t n = f_.pread(buf.data(), std::min<uint64_t>(buf.size(), end_ - pos_), pos_);
+      if (n == 0) break;
+      consumed(buf.data(), n);
+    }
+    done_ = true;
+    digest_ = hash_.finish();
+    return digest_;
+  }
+  const File& file() const { return f_; }
+
+ private:
+  const File& f_;
+  uint64_t pos_, end_;
+  Progress* progress_;
+  Sha256 hash_;
+  bool done_ = false;
+  Digest digest_{};
+};
+
+// One document's content for put_stream, read straight from the archive file. Bytes read
+// in order are hashed as they pass; anything put_stream skipped is hashed afterwards.
+class ContentFromArchive : public ContentSource {
+ public:
+  ContentFromArchive(PayloadReader& r, uint64_t len) : r_(r), base_(r.pos()), len_(len) {}
+  uint64_t size() const override { return len_; }
+  size_t read(uint64_t off, void* buf, size_t n) override {
+    if (off >= len_) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, len_ - off));
+    size_t got = r_.file().pread(buf, n, base_ + off);
+    if (off == hashed_ && got > 0) {
+      r_.consumed(buf, got);
+      hashed_ += got;
+    }
+    return got;
+  }
+  void finish() {
+    if (hashed_ < len_) r_.take(len_ - hashed_, "content");
+  }
+
+ private:
+  PayloadReader& r_;
+  uint64_t base_, len_, hashed_ = 0;
+};
+
+std::string parent_of(const std::string& path) {
+  auto p = std::filesystem::path(path).parent_path().string();
+  return p.empty() ? "." : p;
+}
+
+bool is_store_dir(const std::string& dir) { return path_exists(dir + "/header.bin"); }
+
+}  // namespace
+
+void check_pull_destination(const std::string& dest) {
+  struct stat st;
+  if (::lstat(dest.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw IoError(errno, "stat " + dest);
+    if (!std::filesystem::is_directory(parent_of(dest)))
+      throw UsageError(ENOENT, "cannot pull into " + dest + ": " + parent_of(dest) + " is not a directory");
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) throw UsageError(EEXIST, "cannot pull into " + dest + ": it exists and is not a directory");
+  if (is_store_dir(dest)) {
+    if (int pid = lock_holder_pid(dest); pid != 0)
+      throw LockedError("cannot replace store " + dest + ": it is open for writing by pid " + std::to_string(pid) +
+                        " (unmount it first)");
+    return;
+  }
+  if (!std::filesystem::is_empty(dest))
+    throw UsageError(EEXIST, "cannot pull into " + dest + ": it is a non-empty directory that is not a docfs store");
+}
+
+UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest_in, Progress* progress,
+                            const std::string& where) {
+  std::string dest = dest_in;
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  check_pull_destination(dest);
+  UnpackResult res;
+  res.header = decode_archive_header(f.pread_string(std::min<uint64_t>(size, kArchiveHeaderSize), 0), where);
+  const ArchiveHeader& h = res.header;
+  if (h.payload_length != size - kArchiveHeaderSize)
+    throw FormatError(where + ": archive length check failed: the header says " +
+                      std::to_string(kArchiveHeaderSize + h.payload_length) + " bytes, the object has " +
+                      std::to_string(size) + (size < kArchiveHeaderSize + h.payload_length ? " (truncated)" : " (trailing bytes)"));
+
+  std::string tmpl = parent_of(dest) + "/." + std::filesystem::path(dest).filename().string() + ".pull-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw IoError(errno, "create temporary directory next to " + dest);
+  const std::string tmp = tmpl;
+  ::chmod(tmp.c_str(), 0755);
+  try {
+    PayloadReader r(f, kArchiveHeaderSize, size, progress);
+    try {
+      auto store = Store::open(tmp, OpenOptions{.create = true, .read_only = false});
+      while (r.remaining() > 0) {
+        uint32_t id_len = r.take_le<uint32_t>("id length");
+        std::string id = r.take(id_len, "id");
+        uint32_t meta_len = r.take_le<uint32_t>("meta length");
+        DocumentMeta meta = decode_meta(r.take(meta_len, "meta"), id);
+        uint64_t content_len = r.take_le<uint64_t>("content length");
+        if (content_len > r.remaining()) throw FormatError("content of " + id + " runs past the end of the payload");
+        ContentFromArchive src(r, content_len);
+        store->put_stream(meta, src, false);
+        src.finish();
+        ++res.documents;
+      }
+      if (r.finish_hash() != h.sha256)
+        throw FormatError(where + ": SHA-256 check failed: the payload does not match the header (corrupt archive)");
+      if (res.documents != h.documents)
+        throw FormatError(where + ": document count check failed: header says " + std::to_string(h.documents) +
+                          ", archive holds " + std::to_string(res.documents));
+      store->sync();
+    } catch (...) {
+      // A payload that does not parse is most likely corrupt: say so if the hash agrees.
+      if (r.finish_hash() != h.sha256)
+        throw FormatError(where + ": SHA-256 check failed: the payload does not match the header (corrupt archive)");
+      throw;
+    }
+    // Into place: a plain rename, or an exchange with the store being replaced.
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+      if (errno != ENOTEMPTY && errno != EEXIST) throw IoError(errno, "rename " + tmp + " to " + dest);
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0)
+        throw IoError(errno, "replace " + dest);
+      remove_tree(tmp);  // now the old store
+    }
+    sync_dir(parent_of(dest));
+  } catch (...) {
+    remove_tree(tmp);
+    throw;
+  }
+  res.bytes = size;
+  return res;
+}
+
+}  // namespace docfs::remote

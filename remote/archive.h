@@ -1,0 +1,91 @@
+// The archive one key holds: a fixed 128-byte header, then the live documents of a store.
+//
+//   header (little-endian): magic "DOCFSARC" | u32 format version | u32 header size (128) |
+//     char[16] docfs version | i64 created ns | i64 expires ns (0 = never) | u64 documents |
+//     u64 payload length | u8[32] SHA-256 of the payload | u32 CRC-32C of bytes 0..95 |
+//     zero padding to 128
+//   payload: per document  u32 id length | id | u32 meta length | meta (encode_meta) |
+//     u64 content length | content
+//
+// Packing streams from a read-only Store (for_each + meta + ContentRef), unpacking streams
+// into Store::put_stream: the array is never held in memory whole.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/file_io.h"
+#include "core/store.h"
+#include "remote/backend.h"
+#include "remote/crypto.h"
+
+namespace docfs::remote {
+
+inline constexpr uint32_t kArchiveFormatVersion = 1;
+inline constexpr size_t kArchiveHeaderSize = 128;
+
+struct ArchiveHeader {
+  uint32_t format_version = kArchiveFormatVersion;
+  std::string docfs_version;
+  int64_t created_ns = 0;
+  int64_t expires_ns = 0;
+  uint64_t documents = 0;
+  uint64_t payload_length = 0;
+  std::array<uint8_t, 32> sha256{};
+};
+
+std::string encode_archive_header(const ArchiveHeader& h);
+// Checks magic, version (a newer one is refused naming both) and the header CRC. `where`
+// names the archive in messages. Throws FormatError.
+ArchiveHeader decode_archive_header(std::string_view bytes, const std::string& where);
+// Throws FormatError when `version` is newer than this build reads.
+void check_archive_version(uint32_t version, const std::string& where);
+
+// Streams a store as an archive. The store should be opened read-only (a snapshot).
+class StoreArchiveSource : public UploadSource {
+ public:
+  StoreArchiveSource(const Store& store, int64_t created_ns, int64_t expires_ns);
+  uint64_t size() const override { return kArchiveHeaderSize + payload_size_; }
+  size_t head_size() const override { return kArchiveHeaderSize; }
+  size_t read(void* buf, size_t n) override;
+  std::string head() override;
+  uint64_t documents() const { return ids_.size(); }
+
+ private:
+  bool next_document();
+
+  const Store& store_;
+  ArchiveHeader header_;
+  std::vector<std::string> ids_;
+  uint64_t payload_size_ = 0;
+  size_t next_ = 0;
+  std::string prefix_;  // the current record's bytes before its content
+  size_t prefix_pos_ = 0;
+  std::optional<ContentRef> content_;
+  uint64_t content_pos_ = 0;
+  uint64_t produced_ = 0;
+  std::unique_ptr<Sha256> hash_;
+  bool finished_ = false;
+};
+
+struct UnpackResult {
+  uint64_t documents = 0;
+  uint64_t bytes = 0;
+  ArchiveHeader header;
+};
+
+// Refuses (UsageError) a destination that a pull may not replace: an existing path that is
+// neither an empty directory nor an unlocked docfs store. Call before downloading.
+void check_pull_destination(const std::string& dest);
+
+// Verifies the archive in `f` (size bytes) and rebuilds the store at `dest`: built in a
+// temporary sibling directory, renamed into place only after magic, version, length,
+// SHA-256 and document count all check out. On any failure `dest` is untouched and the
+// FormatError says which check failed.
+UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest, Progress* progress,
+                            const std::string& where);
+
+}  // namespace docfs::remote

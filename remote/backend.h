@@ -1,0 +1,117 @@
+// Where pushed arrays live: one interface, two backends (file:// and s3://). Each key is one
+// object holding an archive (remote/archive.h). Used by the CLI (cli/remote_commands.cc) and
+// by the FUSE daemon's .remote/ folder; nothing here knows about either.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/file_io.h"
+
+namespace docfs::remote {
+
+// What a backend knows about one key without downloading it.
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;       // archive bytes
+  std::string etag;        // changes whenever the object is replaced
+  int64_t mtime_ns = 0;    // when it was pushed (last modified)
+  // From the archive header (file://) or object metadata (s3://); 0 when unknown.
+  uint64_t documents = 0;
+  bool documents_known = false;
+  int64_t created_ns = 0;
+  int64_t expires_ns = 0;  // 0: never
+  uint32_t format_version = 0;
+  bool expired(int64_t now_ns) const { return expires_ns != 0 && expires_ns <= now_ns; }
+};
+
+// Bytes moved so far, shared between transfer threads and a progress display.
+struct Progress {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> total{0};
+  void add(uint64_t n) { done.fetch_add(n, std::memory_order_relaxed); }
+};
+
+// A stream whose first head_size() bytes are known only once the rest has been read: an
+// archive's header carries the SHA-256 of everything after it. Lets a push hash and send
+// in one pass (file:// writes the head last, multipart uploads part 1 last).
+class UploadSource {
+ public:
+  virtual ~UploadSource() = default;
+  virtual uint64_t size() const = 0;  // head included
+  virtual size_t head_size() const = 0;
+  // The bytes after the head, in order; returns 0 only at the end.
+  virtual size_t read(void* buf, size_t n) = 0;
+  // Valid once read() has returned 0.
+  virtual std::string head() = 0;
+};
+
+struct PutOptions {
+  std::map<std::string, std::string> metadata;  // s3: x-amz-meta-NAME; file: unused
+  Progress* progress = nullptr;
+};
+
+// A whole object, readable locally: the file itself for file://, a downloaded (unlinked)
+// temporary file for s3://.
+struct Fetched {
+  File file;
+  uint64_t size = 0;
+  ObjectInfo info;
+};
+
+struct FetchOptions {
+  std::string tmp_dir;  // where a download may put its temporary file
+  Progress* progress = nullptr;
+  // Called with the object's info before any payload byte is downloaded; throws to refuse
+  // (expired, too large, newer format).
+  std::function<void(const ObjectInfo&)> check;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // The remote's URL as a user wrote it (never with credentials).
+  virtual std::string url() const = 0;
+  // Every key, expired ones included (callers filter with ObjectInfo::expired).
+  virtual std::vector<ObjectInfo> list() = 0;
+  virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
+  // Replaces the key atomically: readers see the old or the new object, never a mix. On
+  // failure the old object is left as it was.
+  virtual ObjectInfo put(const std::string& key, UploadSource& src, const PutOptions& opts) = 0;
+  // UsageError(ENOENT) when the key does not exist.
+  virtual Fetched fetch(const std::string& key, const FetchOptions& opts) = 0;
+  // Returns false when there was nothing to delete.
+  virtual bool remove(const std::string& key) = 0;
+  // A URL that lets anyone GET the key for `seconds` (1..604800) without credentials.
+  // UsageError(ENOTSUP) for backends that cannot presign.
+  virtual std::string presign(const std::string& key, uint64_t seconds) = 0;
+};
+
+struct BackendOptions {
+  std::string endpoint;           // --endpoint; otherwise AWS_ENDPOINT_URL / profile / AWS
+  bool verify_tls = true;         // false only for test endpoints (the CLI warns)
+  int concurrency = 4;            // parallel parts / ranges
+  uint64_t part_size = 8u << 20;  // multipart part and ranged-GET size (>= 8 MiB)
+  int max_attempts = 5;           // per request, with exponential backoff and jitter
+  long connect_timeout_s = 10;
+  long stall_timeout_s = 60;      // abort a transfer that moves no byte for this long
+};
+
+// "file:///abs/dir" or "s3://bucket[/prefix]". Throws UsageError(EINVAL) for anything else.
+std::unique_ptr<Backend> open_backend(const std::string& url, const BackendOptions& opts = {});
+// file://$XDG_DATA_HOME/docfs/remote, or file://~/.local/share/docfs/remote.
+std::string default_remote_url();
+
+// Object metadata names (s3: x-amz-meta-<name>).
+inline constexpr const char* kMetaDocuments = "docfs-documents";
+inline constexpr const char* kMetaCreated = "docfs-created";   // ns since the epoch
+inline constexpr const char* kMetaExpires = "docfs-expires";   // ns since the epoch
+inline constexpr const char* kMetaFormat = "docfs-format";
+
+}  // namespace docfs::remote
