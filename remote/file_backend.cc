@@ -100,7 +100,7 @@ ObjectInfo FileBackend::put(const std::string& key, UploadSource& src, const Put
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw IoError(ec.value(), "create remote directory " + dir_);
-  std::string tmp = dir_ + "/" + kTmpPrefix + key + ".XXXXXX";
+  std::string tmp = dir_ + "/" + kTmpPrefix + "push.XXXXXX";  // not the key: 255 + suffix > NAME_MAX
   int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw IoError(errno, "create temporary file in " + dir_);
   File f(fd, tmp);
