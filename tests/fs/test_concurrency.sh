@@ -6,9 +6,9 @@ mount_store "$STORE" "$MNT"
 FIO_SIZE=${FIO_SIZE:-16m}
 
 check "fio sequential write + verify" fio --name=seq --directory="$MNT" --rw=write --bs=128k \
-  --size="$FIO_SIZE" --verify=crc32c --do_verify=1 --ioengine=psync --output="$WORK/fio1.txt"
+  --size="$FIO_SIZE" --verify=crc32c --do_verify=1 --verify_state_save=0 --ioengine=psync --output="$WORK/fio1.txt"
 check "fio random write + verify, 2 jobs" fio --name=rand --directory="$MNT" --rw=randwrite \
-  --bs=4k --size=4m --numjobs=2 --verify=crc32c --do_verify=1 --ioengine=psync \
+  --bs=4k --size=4m --numjobs=2 --verify=crc32c --do_verify=1 --verify_state_save=0 --ioengine=psync \
   --output="$WORK/fio2.txt"
 check "fio read of the written files" fio --name=seq --directory="$MNT" --rw=read --bs=1m \
   --size="$FIO_SIZE" --ioengine=psync --output="$WORK/fio3.txt"
