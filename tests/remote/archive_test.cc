@@ -1,0 +1,211 @@
+// The archive format: round trip through a file:// backend, and every refusal (truncated,
+// corrupt, trailing bytes, newer version, bad magic) leaving the destination untouched.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/file_io.h"
+#include "core/store.h"
+#include "remote/archive.h"
+#include "remote/file_backend.h"
+#include "remote/transfer.h"
+
+using namespace docfs;
+using namespace docfs::remote;
+
+namespace {
+
+class Tmp {
+ public:
+  Tmp() {
+    char t[] = "/tmp/docfs-remote-test-XXXXXX";
+    path_ = ::mkdtemp(t);
+  }
+  ~Tmp() { remove_tree(path_); }
+  std::string operator/(const std::string& n) const { return path_ + "/" + n; }
+
+ private:
+  std::string path_;
+};
+
+void fill_store(const std::string& dir) {
+  auto s = Store::open(dir, OpenOptions{.create = true, .read_only = false});
+  for (int i = 0; i < 30; ++i) {
+    Document d;
+    d.meta.id = "dir/doc" + std::to_string(i);
+    d.meta.mime_type = "application/octet-stream";
+    d.meta.tags = {{"i", std::to_string(i)}};
+    d.meta.embedding = {0.5f, static_cast<float>(i)};
+    d.meta.mtime_ns = d.meta.ctime_ns = 1700000000000000000 + i;
+    d.content = std::string(static_cast<size_t>(i) * 7919 % 200000, static_cast<char>('a' + i % 26));
+    s->put(d);
+  }
+  // Over the core's streaming threshold, so put_stream takes its chunked path.
+  Document big;
+  big.meta.id = "big";
+  for (int i = 0; i < (3 << 20); ++i) big.content += static_cast<char>(i * 131 % 251);
+  s->put(big);
+  s->remove("dir/doc3");
+}
+
+std::vector<Document> all_docs(const std::string& dir) {
+  auto s = Store::open(dir, OpenOptions{.create = false, .read_only = true});
+  std::vector<Document> out;
+  for (const auto& id : s->ids()) out.push_back(*s->get(id));
+  return out;
+}
+
+std::string read_file(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& p, const std::string& data) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
+}
+
+// Unpacks bytes from a file into dest; returns the error message, "" on success.
+std::string try_unpack(const Tmp& t, const std::string& bytes, const std::string& dest) {
+  write_file(t / "archive", bytes);
+  File f = File::open(t / "archive", O_RDONLY);
+  try {
+    unpack_archive(f, f.size(), dest, nullptr, "test archive");
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Archive, HeaderRoundTrip) {
+  ArchiveHeader h;
+  h.docfs_version = "0.1.0";
+  h.created_ns = 123;
+  h.expires_ns = 456;
+  h.documents = 7;
+  h.payload_length = 89;
+  h.sha256[0] = 0xab;
+  std::string b = encode_archive_header(h);
+  ASSERT_EQ(b.size(), kArchiveHeaderSize);
+  ArchiveHeader d = decode_archive_header(b, "x");
+  EXPECT_EQ(d.docfs_version, "0.1.0");
+  EXPECT_EQ(d.created_ns, 123);
+  EXPECT_EQ(d.expires_ns, 456);
+  EXPECT_EQ(d.documents, 7u);
+  EXPECT_EQ(d.payload_length, 89u);
+  EXPECT_EQ(d.sha256, h.sha256);
+  b[60] ^= 1;  // a flipped bit in the header fails its CRC
+  EXPECT_THROW(decode_archive_header(b, "x"), FormatError);
+}
+
+TEST(Archive, RoundTripThroughFileBackend) {
+  Tmp t;
+  fill_store(t / "src");
+  FileBackend b(t / "remote");
+  PushResult pr = push_store(t / "src", b, "k", {});
+  EXPECT_EQ(pr.documents, 30u);
+  auto info = b.head("k");
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->documents_known);
+  EXPECT_EQ(info->documents, 30u);
+  EXPECT_EQ(info->size, pr.bytes);
+  PullResult r = pull_store(b, "k", t / "dst", {});
+  EXPECT_EQ(r.documents, 30u);
+  EXPECT_EQ(all_docs(t / "src"), all_docs(t / "dst"));
+  // Pulling again replaces the existing store.
+  ASSERT_NO_THROW(pull_store(b, "k", t / "dst", {}));
+  EXPECT_EQ(all_docs(t / "src"), all_docs(t / "dst"));
+}
+
+TEST(Archive, EmptyStore) {
+  Tmp t;
+  Store::open(t / "src", OpenOptions{.create = true, .read_only = false});
+  FileBackend b(t / "remote");
+  EXPECT_EQ(push_store(t / "src", b, "empty", {}).documents, 0u);
+  EXPECT_EQ(pull_store(b, "empty", t / "dst", {}).documents, 0u);
+  EXPECT_TRUE(all_docs(t / "dst").empty());
+}
+
+TEST(Archive, RefusalsLeaveDestinationUntouched) {
+  Tmp t;
+  fill_store(t / "src");
+  FileBackend b(t / "remote");
+  push_store(t / "src", b, "k", {});
+  const std::string good = read_file(t / "remote/k");
+  // The destination: an existing store with one document.
+  {
+    auto d = Store::open(t / "dst", OpenOptions{.create = true, .read_only = false});
+    Document x;
+    x.meta.id = "keep-me";
+    x.content = "precious";
+    d->put(x);
+  }
+  const auto before = all_docs(t / "dst");
+
+  std::string bad = good;
+  bad[bad.size() / 2] ^= 0x40;
+  EXPECT_NE(try_unpack(t, bad, t / "dst").find("SHA-256 check failed"), std::string::npos);
+  EXPECT_NE(try_unpack(t, good.substr(0, good.size() - 1), t / "dst").find("truncated"), std::string::npos);
+  EXPECT_NE(try_unpack(t, good + "x", t / "dst").find("trailing bytes"), std::string::npos);
+  EXPECT_NE(try_unpack(t, good.substr(0, 50), t / "dst").find("shorter than its 128-byte header"), std::string::npos);
+  bad = good;
+  bad[8] = 9;
+  std::string msg = try_unpack(t, bad, t / "dst");
+  EXPECT_NE(msg.find("version 9 is newer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(version 1)"), std::string::npos) << msg;
+  bad = good;
+  bad[0] = 'X';
+  EXPECT_NE(try_unpack(t, bad, t / "dst").find("bad magic"), std::string::npos);
+  // A record length that points past the end (payload hash then disagrees too).
+  bad = good;
+  bad[kArchiveHeaderSize + 3] = '\x7f';
+  EXPECT_NE(try_unpack(t, bad, t / "dst").find("SHA-256"), std::string::npos);
+
+  EXPECT_EQ(all_docs(t / "dst"), before);
+  for (const auto& e : std::filesystem::directory_iterator(t / ""))
+    EXPECT_EQ(e.path().filename().string().find(".pull-"), std::string::npos) << e.path();
+}
+
+TEST(Archive, ExpiredKeyRefusedAndCollected) {
+  Tmp t;
+  fill_store(t / "src");
+  FileBackend b(t / "remote");
+  PushOptions po;
+  po.ttl_seconds = 1;
+  push_store(t / "src", b, "soon", po);
+  push_store(t / "src", b, "later", {});
+  EXPECT_EQ(live_keys(b).size(), 2u);
+  ::usleep(1100 * 1000);
+  auto live = live_keys(b);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].key, "later");
+  try {
+    pull_store(b, "soon", t / "dst", {});
+    ADD_FAILURE() << "expired key pulled";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("expired at"), std::string::npos);
+  }
+  EXPECT_EQ(delete_expired(b), std::vector<std::string>{"soon"});
+  EXPECT_FALSE(b.head("soon"));
+}
+
+TEST(Archive, MaxBytesCheckedFirst) {
+  Tmp t;
+  fill_store(t / "src");
+  FileBackend b(t / "remote");
+  push_store(t / "src", b, "k", {});
+  PullOptions po;
+  po.max_bytes = 1000;
+  EXPECT_THROW(pull_store(b, "k", t / "dst", po), UsageError);
+  EXPECT_FALSE(path_exists(t / "dst"));
+}
