@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <vector>
 
 #include "core/error.h"
@@ -106,19 +107,31 @@ ObjectInfo FileBackend::put(const std::string& key, UploadSource& src, const Put
   File f(fd, tmp);
   ::fchmod(fd, 0644);
   try {
+    // Two buffers: this thread fills one (reading the store and hashing) while a writer
+    // thread writes the other and starts its writeback early, so the final fsync is short.
     const size_t head = src.head_size();
-    std::vector<char> buf(4u << 20);
-    std::memset(buf.data(), 0, head);
-    size_t fill = head;  // the head is written last, over these zeros
-    for (;;) {
-      size_t n = src.read(buf.data() + fill, buf.size() - fill);
-      fill += n;
-      if (n == 0 || fill == buf.size()) {
-        write_all(fd, buf.data(), fill, tmp);
+    constexpr size_t kBuf = 8u << 20;
+    std::vector<char> bufs[2] = {std::vector<char>(kBuf), std::vector<char>(kBuf)};
+    std::memset(bufs[0].data(), 0, head);  // the head is written last, over these zeros
+    std::future<void> writing;
+    uint64_t offset = 0;
+    for (int cur = 0;; cur ^= 1) {
+      std::vector<char>& buf = bufs[cur];
+      size_t fill = offset == 0 ? head : 0;
+      size_t n = 0;
+      while (fill < buf.size() && (n = src.read(buf.data() + fill, buf.size() - fill)) > 0) fill += n;
+      if (writing.valid()) writing.get();
+      if (fill == 0) break;
+      writing = std::async(std::launch::async, [&, data = buf.data(), fill, at = offset] {
+        write_all(fd, data, fill, tmp);
+        ::sync_file_range(fd, static_cast<off64_t>(at), static_cast<off64_t>(fill), SYNC_FILE_RANGE_WRITE);
         if (opts.progress) opts.progress->add(fill);
-        fill = 0;
+      });
+      offset += fill;
+      if (n == 0) {
+        writing.get();
+        break;
       }
-      if (n == 0) break;
     }
     std::string h = src.head();
     f.pwrite(h.data(), h.size(), 0);

@@ -62,6 +62,10 @@ timed file_push "$DOCFS" push "$W/store" bench --remote "file://$W/remote" --qui
 timed cp_up cp "$W/file" "$W/cpdir/file"
 timed file_pull "$DOCFS" pull bench "$W/pulled-file" --remote "file://$W/remote" --quiet
 timed cp_down cp "$W/cpdir/file" "$W/file.cp"
+# docfs fsyncs what it writes; cp does not. Also time cp followed by an fsync of the copy.
+rm -f "$W/cpdir/file2" "$W/file.cp2"
+timed cp_up_sync bash -c "cp '$W/file' '$W/cpdir/file2' && sync '$W/cpdir/file2'"
+timed cp_down_sync bash -c "cp '$W/cpdir/file' '$W/file.cp2' && sync '$W/file.cp2'"
 
 "$DOCFS" export "$W/store" | sha256sum >"$W/a"
 "$DOCFS" export "$W/pulled-s3" | sha256sum >"$W/b"
@@ -77,5 +81,7 @@ printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs push s3://" "$s3_push" "
 printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs pull s3://" "$s3_pull" "$(mbps "$s3_pull")" "aws s3 cp (down)" "$aws_down" "$(mbps "$aws_down")" "$(ratio "$s3_pull" "$aws_down")x"
 printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs push file://" "$file_push" "$(mbps "$file_push")" "cp (to remote)" "$cp_up" "$(mbps "$cp_up")" "$(ratio "$file_push" "$cp_up")x"
 printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs pull file://" "$file_pull" "$(mbps "$file_pull")" "cp (from remote)" "$cp_down" "$(mbps "$cp_down")" "$(ratio "$file_pull" "$cp_down")x"
+printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs push file://" "$file_push" "$(mbps "$file_push")" "cp + sync FILE" "$cp_up_sync" "$(mbps "$cp_up_sync")" "$(ratio "$file_push" "$cp_up_sync")x"
+printf '%-18s %10s %10s   %-18s %10s %10s %8s\n' "docfs pull file://" "$file_pull" "$(mbps "$file_pull")" "cp + sync FILE" "$cp_down_sync" "$(mbps "$cp_down_sync")" "$(ratio "$file_pull" "$cp_down_sync")x"
 echo "(ratio = peer seconds / docfs seconds: above 1 means docfs is faster; docfs push and pull"
 echo " also hash every byte with SHA-256 and fsync; pull also rebuilds the store)"
