@@ -441,9 +441,27 @@ void Store::put_stream(const DocumentMeta& meta_in, ContentSource& src, bool flu
   }
   const File& body = impl_->body->file;
   try {
-    std::string chunk(std::min<uint64_t>(kCopyChunk, len), '\0');
     uint32_t crc = 0;
-    for (uint64_t done = 0; done < len;) {
+    uint64_t done = 0;
+    if (auto known = src.crc32c(); known && src.fd() >= 0) {
+      // The bytes are already in a file and checksummed: copy them in the kernel.
+      crc = *known;
+      loff_t in = 0, out = static_cast<loff_t>(off + prefix_len);
+      while (done < len) {
+        ssize_t r = ::copy_file_range(src.fd(), &in, body.fd(), &out, len - done, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) break;
+        if (r < 0) throw IoError(errno, "write " + body.path() + " at offset " + std::to_string(out));
+        if (r == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");
+        done += static_cast<uint64_t>(r);
+      }
+      if (done < len) {  // no kernel copy here: fall back to reading, and checksum anew
+        done = 0;
+        crc = 0;
+      }
+    }
+    std::string chunk(done < len ? std::min<uint64_t>(kCopyChunk, len) : 0, '\0');
+    while (done < len) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), len - done));
       size_t n = src.read(done, chunk.data(), want);
       if (n == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");

@@ -73,7 +73,14 @@ class ContentSource {
   virtual uint64_t size() const = 0;
   // Reads up to n bytes at `off`; returns the count, 0 only at the end. Throws on error.
   virtual size_t read(uint64_t off, void* buf, size_t n) = 0;
+  // Optional fast path: when the bytes are in a file (at offset 0, size() long) and their
+  // CRC-32C is already known, the store copies them in the kernel (copy_file_range)
+  // instead of reading them through user space.
+  virtual int fd() const { return -1; }
+  virtual std::optional<uint32_t> crc32c() const { return std::nullopt; }
 };
+
+class StreamWriter;
 
 struct FsckReport {
   uint64_t header_entries = 0;
@@ -113,6 +120,10 @@ class Store {
   void put_stream(const DocumentMeta& meta, ContentSource& src, bool flush = true);
   // Many puts, one flush at the end.
   void extend(const std::vector<Document>& docs);
+  // Starts a document whose bytes are written straight into body.bin as they come, for
+  // contents too big to stage in memory: each byte is written once. See StreamWriter.
+  // The store must outlive the writer.
+  std::unique_ptr<StreamWriter> begin_stream(uint64_t capacity_hint = 0);
   // A metadata-only version: new meta, same content bytes (no copy). ENOENT if absent.
   void update_meta(const DocumentMeta& meta, bool flush = true);
   // Tombstones `id`; returns false if it did not exist.
@@ -158,6 +169,46 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// A document being written in place at the end of body.bin: space is reserved there and
+// grown in place while nobody else appends (else the bytes move once, in the kernel, to a
+// bigger reservation). Nothing is visible until commit(): then a content-only record header
+// and a metadata record with its header entry make it the newest version. Random writes
+// and truncation work too. Not thread-safe: one owner (e.g. one open file) drives it.
+class StreamWriter {
+ public:
+  ~StreamWriter();  // uncommitted bytes become garbage (or are given back at the tail)
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  uint64_t size() const { return size_; }
+  // Writes n bytes at off, growing (zero-filled) as needed. Throws IoError (ENOSPC, ...).
+  void write(uint64_t off, const void* data, size_t n);
+  // Reads up to n bytes at off; short only at the end.
+  size_t read(uint64_t off, void* buf, size_t n) const;
+  void truncate(uint64_t size);
+  // Publishes the bytes as the newest version of meta.id. The writer stays usable: a later
+  // write starts a new version (copy on write), leaving the committed one untouched.
+  void commit(const DocumentMeta& meta, bool flush = true);
+
+ private:
+  friend class Store;
+  explicit StreamWriter(Store::Impl* store) : store_(store) {}
+  // Makes room for `capacity` content bytes, moving the bytes written so far if the
+  // reservation cannot grow in place (or was committed, or a prune replaced body.bin).
+  void reserve(uint64_t capacity, bool force_move = false);
+  void release_reservation();
+
+  Store::Impl* store_;
+  std::shared_ptr<BodyFile> body_;  // the body.bin the reservation is in
+  uint64_t record_off_ = 0;         // content-only record header; content follows it
+  uint64_t capacity_ = 0;
+  uint64_t size_ = 0;
+  bool reserved_ = false;
+  bool committed_ = false;   // the current bytes are a published version: copy on write
+  bool sequential_ = true;   // written strictly front to back so far
+  uint32_t crc_ = 0;         // CRC-32C of [0, size_) while sequential_
 };
 
 // pid of the process holding the writer lock of `dir`, or 0 if none.

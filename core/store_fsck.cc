@@ -99,11 +99,22 @@ FsckReport Store::fsck(const std::string& dir, bool repair) {
       if (auto p = verify_record(impl.body->file, loc.record_off, true))
         report.problems.push_back(*p + " (document " + std::string(id) + ")");
     if (loc.content_len == 0) return;
+    // The content lives in an earlier whole record, or in a content-only record (written
+    // by a StreamWriter) whose 24-byte header sits right before it.
+    uint64_t holder = 0;
     auto it = record_of_content.upper_bound(loc.content_off);
-    if (it == record_of_content.begin()) return;
-    --it;
-    if (checked.insert(it->second).second)
-      if (auto p = verify_record(impl.body->file, it->second, true))
+    if (it != record_of_content.begin() && (--it)->first == loc.content_off) {
+      holder = it->second;
+    } else if (loc.content_off >= format::kFileHeaderSize + format::kRecordHeaderSize) {
+      holder = loc.content_off - format::kRecordHeaderSize;
+    }
+    if (holder == 0) {
+      report.problems.push_back(impl.body->file.path() + ": no record holds the content of document " +
+                                std::string(id) + " at offset " + std::to_string(loc.content_off));
+      return;
+    }
+    if (checked.insert(holder).second)
+      if (auto p = verify_record(impl.body->file, holder, true))
         report.problems.push_back(*p + " (content of document " + std::string(id) + ")");
   });
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/file_io.h"
 #include "fs/xattr.h"
 
 namespace docfs::fs {
@@ -18,8 +19,12 @@ std::string read_all(const WriteBuffer& b) {
 
 class WriteBufferTest : public ::testing::TestWithParam<uint64_t> {};
 
-TEST_P(WriteBufferTest, WritesTruncatesAndSpills) {
-  WriteBuffer b(testing::TempDir(), GetParam());
+TEST_P(WriteBufferTest, WritesTruncatesSpillsAndCommits) {
+  char tmpl[] = "/tmp/docfs-wb-XXXXXX";
+  const std::string dir = std::string(::mkdtemp(tmpl)) + "/s";
+  auto store = Store::open(dir, {.create = true, .read_only = false});
+  auto owned = std::make_unique<WriteBuffer>(*store, GetParam());
+  WriteBuffer& b = *owned;
   b.write(0, "hello", 5);
   b.write(10, "world", 5);  // sparse gap is zeros
   EXPECT_EQ(b.size(), 15u);
@@ -34,8 +39,18 @@ TEST_P(WriteBufferTest, WritesTruncatesAndSpills) {
   char c[4];
   EXPECT_EQ(b.read(100000, c, 4), 2u);
   EXPECT_EQ(b.spilled(), GetParam() < 100002);
-  WriteBufferSource src(b);
-  EXPECT_EQ(src.size(), 100002u);
+  DocumentMeta m;
+  m.id = "f";
+  b.commit(m);
+  EXPECT_EQ(store->get("f")->content, "he" + big);
+  b.write(0, "HE", 2);  // the committed version stays as it was until the next commit
+  EXPECT_EQ(store->get("f")->content, "he" + big);
+  b.commit(m);
+  EXPECT_EQ(store->get("f")->content, "HE" + big);
+  owned.reset();  // a writer goes before its store
+  store.reset();
+  EXPECT_TRUE(Store::fsck(dir, false).ok());
+  remove_tree(dir.substr(0, dir.size() - 2));
 }
 
 INSTANTIATE_TEST_SUITE_P(MemoryAndFile, WriteBufferTest, ::testing::Values(1u << 20, 16u));
