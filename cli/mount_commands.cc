@@ -32,7 +32,7 @@ std::string absolute(const std::string& path, const char* what) {
 }
 
 int run_mount(int argc, char** argv) {
-  Args args(argc, argv, {"-o"}, {"-f", "-d", "--foreground", "--debug"});
+  Args args(argc, argv, {"-o", "--remote"}, {"-f", "-d", "--foreground", "--debug"});
   if (args.help()) {
     printf("%s", mount_commands()[0].usage.c_str());
     return kExitOk;
@@ -44,6 +44,9 @@ int run_mount(int argc, char** argv) {
   opts.foreground = args.has("-f") || args.has("--foreground");
   opts.debug = args.has("-d") || args.has("--debug");
   for (const std::string& o : args.values("-o")) fs::parse_mount_options(o, opts);
+  if (auto r = args.value("--remote")) opts.remote_url = *r;
+  if (opts.remote_url.empty())
+    if (const char* env = getenv("DOCFS_REMOTE"); env && *env) opts.remote_url = env;
   return fs::run_mount(opts);
 }
 
@@ -155,13 +158,15 @@ __attribute__((constructor)) void mount_helper(int argc, char** argv, char** env
 std::vector<Command> mount_commands() {
   return {
       {"mount", "mount a store as a directory (FUSE)",
-       "usage: docfs mount STORE MOUNTPOINT [-f] [-d] [-o OPTIONS]\n"
+       "usage: docfs mount STORE MOUNTPOINT [-f] [-d] [--remote URL] [-o OPTIONS]\n"
        "\n"
        "Shows every document of STORE as a file under MOUNTPOINT; ids with '/' are\n"
        "nested directories. Returns once the mount is ready (the daemon stays behind).\n"
        "\n"
        "  -f          stay in the foreground, log to stderr\n"
        "  -d          log every request (implies -f)\n"
+       "  --remote URL  the remote MOUNTPOINT/.remote/ shows (file:///DIR or s3://BUCKET/PREFIX;\n"
+       "              default $DOCFS_REMOTE, else the file:// default of `docfs push`)\n"
        "  -o OPTIONS  comma separated:\n"
        "      ro                   read-only (the store is opened read-only: a snapshot)\n"
        "      allow_other          let other users in (needs user_allow_other for non-root)\n"
@@ -174,6 +179,10 @@ std::vector<Command> mount_commands() {
        "      compact_min=SIZE     garbage needed before online compaction (default 64M)\n"
        "      compact_ratio=R      garbage/body.bin ratio needed (default 0.5)\n"
        "      stage_memory=SIZE    staged bytes per open file kept in RAM (default 8M)\n"
+       "      remote=URL           same as --remote\n"
+       "      remote_endpoint=URL  S3 endpoint for the remote (else AWS_ENDPOINT_URL)\n"
+       "      remote_ttl=S         revalidate cached keys / the key list every S s (default 5)\n"
+       "      push_delay=S         push a changed key after S s without changes (default 2)\n"
        "  Other options are passed to FUSE (nosuid, nodev, max_read=, ...).\n"
        "\n"
        "Unmount with `docfs umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT`, or SIGTERM.\n"

@@ -6,16 +6,20 @@
 #include "fs/errors.h"
 #include "fs/filesystem.h"
 #include "fs/log.h"
+#include "fs/remote_sync.h"
 
 namespace docfs::fs {
 
 void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (is_remote_folder(parent)) return mkdir_key(req, name);
+  prepare(parent);
   fuse_entry_param e{};
   {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* dir = node_locked(parent);
     if (!dir->is_dir) fail(ENOTDIR);
+    if (reserved_name_locked(dir, name)) fail(EEXIST);
     std::string id = child_id_locked(dir, name);
     require_writable(dir);
     if (InodeTable::child(dir, name)) fail(EEXIST);
@@ -27,6 +31,7 @@ void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode
     marker.meta.gid = ctx->gid;
     marker.meta.mtime_ns = marker.meta.ctime_ns = now_ns();
     dir->volume->store->put(marker);
+    changed(dir->volume);
     Node* n = table_.add_child(dir, name, true);
     n->explicit_dir = true;
     e = entry_locked(n);
@@ -41,6 +46,7 @@ void Filesystem::orphan_locked(Node* n) {
 }
 
 void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  prepare(parent);
   {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -52,6 +58,7 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::string id = InodeTable::id_of(n);
     orphan_locked(n);
     n->volume->store->remove(id);
+    changed(n->volume);
     table_.remove(n);
     keep_directory_locked(dir);
   }
@@ -59,6 +66,8 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (is_remote_folder(parent)) return rmdir_key(req, name);
+  prepare(parent);
   {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -69,6 +78,7 @@ void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (!n->children.empty()) fail(ENOTEMPTY);
     require_writable(n);
     if (n->explicit_dir) n->volume->store->remove(InodeTable::id_of(n));
+    changed(n->volume);
     table_.remove(n);
     keep_directory_locked(dir);
   }
@@ -78,12 +88,16 @@ void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
                         fuse_ino_t newparent, const char* newname, unsigned flags) {
   if (flags & RENAME_EXCHANGE) fail(EINVAL);
+  prepare(parent);
+  if (newparent != parent) prepare(newparent);
   {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* from_dir = node_locked(parent);
     Node* to_dir = node_locked(newparent);
     if (!to_dir->is_dir) fail(ENOTDIR);
+    if (from_dir->remote_folder || to_dir->remote_folder) fail(EPERM);  // keys are not renamed
+    if (reserved_name_locked(to_dir, newname)) fail(EEXIST);
     Node* src = InodeTable::child(from_dir, name);
     if (!src) fail(ENOENT);
     std::string to_id = child_id_locked(to_dir, newname);
@@ -130,6 +144,7 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
         throw;
       }
     }
+    changed(src->volume);
     if (dst) table_.remove(dst);
     table_.move(src, to_dir, newname);
     ++src->version;
@@ -139,6 +154,11 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
 }
 
 void Filesystem::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (is_remote_folder(ino)) {
+    refresh_remote_folder();
+  } else {
+    prepare(ino);
+  }
   auto dh = std::make_unique<DirHandle>();
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -216,10 +236,18 @@ void Filesystem::releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) 
 }
 
 void Filesystem::fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
-  (void)ino;
   (void)datasync;
   (void)fi;
-  if (!store().read_only()) store().sync();
+  RemoteKey* key = nullptr;
+  Store* st = &store();
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* n = node_locked(ino);
+    key = n->volume->key;
+    if (n->volume->store) st = n->volume->store;
+  }
+  if (!st->read_only()) st->sync();
+  if (key) push_now(*key);  // fsync of a key's directory pushes it (also a new, empty one)
   fuse_reply_err(req, 0);
 }
 

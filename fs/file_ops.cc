@@ -67,6 +67,7 @@ void Filesystem::commit(Node* n, WriteState& ws) {
   WriteBufferSource src(*ws.buf);
   store.put_stream(meta, src, true);
   ws.dirty = false;
+  changed(n->volume);
   std::lock_guard<std::mutex> lk(table_.mutex());
   ++n->version;
   DOCFS_LOG_DEBUG("committed %s (%lu bytes)", id.c_str(), static_cast<unsigned long>(src.size()));
@@ -104,6 +105,7 @@ static std::unique_ptr<FileHandle> new_handle(Node* n, int flags) {
 }
 
 void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  prepare(ino);
   Node* n;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -161,6 +163,7 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                         fuse_file_info* fi) {
+  prepare(parent);
   fuse_entry_param e{};
   Node* n = nullptr;
   {
@@ -168,6 +171,8 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* dir = node_locked(parent);
     if (!dir->is_dir) fail(ENOTDIR);
+    if (dir->remote_folder) fail(EPERM);  // .remote/ holds only keys (directories)
+    if (reserved_name_locked(dir, name)) fail(EEXIST);
     std::string id = child_id_locked(dir, name);
     require_writable(dir);
     n = InodeTable::child(dir, name);
@@ -184,6 +189,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
       doc.meta.mtime_ns = doc.meta.ctime_ns = now_ns();
       // Unflushed: the commit at close flushes it along with the content.
       dir->volume->store->put(doc, false);
+      changed(dir->volume);
       n = table_.add_child(dir, name, false);
       fi->flags |= O_TRUNC;  // new and empty: close commits (and flushes) it
     }
@@ -325,6 +331,8 @@ void Filesystem::fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_i
   FileHandle* fh = handle_of(fi);
   if (fh->writable) commit_node(fh->node);
   if (!store().read_only()) fh->node->volume->store->sync();
+  // Under .remote/<key>/: returns once the key is pushed (EIO if that failed).
+  if (RemoteKey* key = fh->node->volume->key) push_now(*key);
   fuse_reply_err(req, 0);
 }
 

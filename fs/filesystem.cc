@@ -7,6 +7,7 @@
 
 #include "fs/errors.h"
 #include "fs/log.h"
+#include "fs/remote_sync.h"
 
 namespace docfs::fs {
 
@@ -14,7 +15,22 @@ Filesystem::Filesystem(Store* store, const MountOptions& opts)
     : table_(store), opts_(opts), owner_uid_(getuid()), owner_gid_(getgid()),
       mount_time_ns_(now_ns()) {
   DOCFS_LOG_INFO("loaded %zu nodes from %s", table_.size(), store->dir().c_str());
+  try {
+    remote_ = std::make_unique<RemoteSync>(opts, store->dir());
+  } catch (const Error& e) {
+    if (!opts.remote_url.empty()) throw;  // the user asked for this remote
+    DOCFS_LOG_WARN("no .remote/ folder: %s", e.what());
+    return;
+  }
+  if (table_.root()->children.count(kRemoteFolder))
+    DOCFS_LOG_WARN("the store's own %s/ is hidden by the virtual .remote/ folder", kRemoteFolder);
+  remote_dir_ = table_.add_hidden_dir(table_.root(), kRemoteFolder);
+  remote_dir_->remote_folder = true;
+  remote_->start();
+  DOCFS_LOG_INFO(".remote/ shows the keys of %s", remote_->url().c_str());
 }
+
+Filesystem::~Filesystem() = default;
 
 void Filesystem::init(fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
@@ -48,12 +64,14 @@ void Filesystem::flush_all() {
       DOCFS_LOG_ERROR("committing inode %lu at unmount failed: %s", n->ino, e.what());
     }
   }
-  if (store().read_only()) return;
-  try {
-    store().sync();
-  } catch (const Error& e) {
-    DOCFS_LOG_ERROR("final sync failed: %s", e.what());
+  if (!store().read_only()) {
+    try {
+      store().sync();
+    } catch (const Error& e) {
+      DOCFS_LOG_ERROR("final sync failed: %s", e.what());
+    }
   }
+  if (remote_) remote_->stop_and_flush();  // pending pushes finish before unmount does
 }
 
 Node* Filesystem::node_locked(fuse_ino_t ino) {
@@ -144,17 +162,20 @@ void Filesystem::keep_directory_locked(Node* dir) {
   marker.meta.mtime_ns = marker.meta.ctime_ns = now_ns();
   dir->volume->store->put(marker, false);
   dir->explicit_dir = true;
+  changed(dir->volume);
 }
 
 void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string_view nm(name);
   if (nm.size() > kMaxIdPartBytes) fail(ENAMETOOLONG);
+  if (is_remote_folder(parent)) return lookup_key(req, name);
+  prepare(parent);
   fuse_entry_param e{};
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* dir = node_locked(parent);
     if (!dir->is_dir) fail(ENOTDIR);
-    Node* n = InodeTable::child(dir, nm);
+    Node* n = reserved_name_locked(dir, nm) ? remote_dir_ : InodeTable::child(dir, nm);
     if (n) {
       e = entry_locked(n);
     } else {
@@ -181,11 +202,12 @@ void Filesystem::getattr(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change) {
-  Store& store = *n->volume->store;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
+    if (n->remote_folder || is_key_root(n)) fail(EPERM);  // no document behind them
     if (n->removed) return;  // fchmod of an unlinked file: nothing left to record
   }
+  Store& store = *n->volume->store;
   if (n->is_dir) {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -205,6 +227,7 @@ void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)
     meta->ctime_ns = now_ns();
     store.put(Document{*meta, ""});
     n->explicit_dir = true;
+    changed(n->volume);
     return;
   }
   std::shared_lock<std::shared_mutex> ns(ns_mu_);
@@ -218,10 +241,12 @@ void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)
   change(*meta);
   meta->ctime_ns = now_ns();
   store.update_meta(*meta);
+  changed(n->volume);
 }
 
 void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                          fuse_file_info* fi) {
+  prepare(ino);
   Node* n;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());

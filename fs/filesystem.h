@@ -15,6 +15,7 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <memory>
 #include <shared_mutex>
 #include <string>
 #include <sys/stat.h>
@@ -23,12 +24,19 @@
 #include "fs/handles.h"
 #include "fs/inode_table.h"
 #include "fs/options.h"
+#include "fs/remote_key.h"
 
 namespace docfs::fs {
+
+class RemoteSync;
+
+// The name of the virtual folder at the mount root that shows the remote's keys.
+inline constexpr const char* kRemoteFolder = ".remote";
 
 class Filesystem {
  public:
   Filesystem(Store* store, const MountOptions& opts);
+  ~Filesystem();
 
   // The handler table for fuse_session_new (operations.cc).
   static const fuse_lowlevel_ops* operations();
@@ -37,6 +45,9 @@ class Filesystem {
   // Commits every staged change and syncs the store (unmount, SIGTERM).
   void flush_all();
   Store& store() { return *table_.main_volume().store; }
+  // Before a handler touches a node under .remote/<key>/: makes sure the key's cache is
+  // open (pulling it the first time) and revalidated. May block on the network.
+  void prepare(fuse_ino_t ino);
 
   // ---- handlers ----
   void init(fuse_conn_info* conn);
@@ -91,7 +102,26 @@ class Filesystem {
   void drop_write_handle(Node* n);
   void update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change);
 
+  // ---- .remote/ (fs/remote_ops.cc) ----
+  void ensure_key(RemoteKey& k);
+  void changed(const Volume* v);  // a store write under v: marks its key dirty
+  bool is_remote_folder(fuse_ino_t ino) const { return remote_dir_ && ino == remote_dir_->ino; }
+  bool reserved_name_locked(const Node* dir, std::string_view name);
+  bool is_key_root(const Node* n) const { return n->volume->key && n == n->volume->root; }
+  void lookup_key(fuse_req_t req, const char* name);
+  void refresh_remote_folder();
+  void mkdir_key(fuse_req_t req, const char* name);
+  void rmdir_key(fuse_req_t req, const char* name);
+  // The root node of key k, grafted under .remote/ if it is not there. ns excl + table.
+  Node* key_root_locked(RemoteKey& k);
+  void drop_key_tree_locked(RemoteKey& k);
+  std::optional<std::string> key_xattr(RemoteKey& k, std::string_view name);
+  // Pushes the key now (fsync); throws Error(EIO) when the push fails.
+  void push_now(RemoteKey& k);
+
   InodeTable table_;
+  std::unique_ptr<RemoteSync> remote_;
+  Node* remote_dir_ = nullptr;
   MountOptions opts_;
   std::shared_mutex ns_mu_;
   fuse_session* session_ = nullptr;

@@ -7,7 +7,6 @@
 namespace docfs::fs {
 
 InodeTable::InodeTable(Store* store) {
-  volumes_.reserve(8);  // Volume pointers held by nodes must stay valid
   volumes_.push_back(Volume{store, nullptr});
   Volume& vol = volumes_.front();
   root_ = make_node(&vol, true);
@@ -66,6 +65,45 @@ void InodeTable::load(Volume& vol) {
     }
   });
   if (hidden) DOCFS_LOG_WARN("%zu documents hidden by directories", hidden);
+}
+
+Volume* InodeTable::add_volume(RemoteKey* key) {
+  volumes_.push_back(Volume{nullptr, nullptr, key});
+  return &volumes_.back();
+}
+
+Node* InodeTable::add_hidden_dir(Node* parent, std::string name) {
+  Node* n = make_node(parent->volume, true);
+  n->parent = parent;
+  n->name = std::move(name);
+  n->nlookup = 1;  // never erased
+  return n;
+}
+
+Node* InodeTable::graft_root(Volume* vol, Node* dir, std::string name) {
+  Node* n = make_node(vol, true);
+  n->parent = dir;
+  n->name = name;
+  dir->children.emplace(std::move(name), n);
+  vol->root = n;
+  if (vol->store) load(*vol);
+  return n;
+}
+
+void InodeTable::detach_children(Node* dir, const std::function<void(Node*)>& on_file) {
+  std::vector<Node*> kids;
+  for (auto& [name, c] : dir->children) {
+    (void)name;
+    kids.push_back(c);
+  }
+  for (Node* c : kids) {
+    if (c->is_dir) {
+      detach_children(c, on_file);
+    } else {
+      on_file(c);
+    }
+    remove(c);
+  }
 }
 
 Node* InodeTable::get(fuse_ino_t ino) {

@@ -13,6 +13,8 @@
 #include <fuse_lowlevel.h>
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,10 +29,12 @@
 namespace docfs::fs {
 
 struct WriteState;  // fs/handles.h
+struct RemoteKey;   // fs/remote_key.h
 
 struct Volume {
-  Store* store = nullptr;
+  Store* store = nullptr;     // nullptr for a remote key until its cache is open
   struct Node* root = nullptr;
+  RemoteKey* key = nullptr;   // the .remote/<key> this volume shows; nullptr for volume 0
 };
 
 struct Node {
@@ -41,6 +45,7 @@ struct Node {
   bool is_dir = false;
   bool explicit_dir = false;  // a directory marker document exists (mkdir'd)
   bool removed = false;       // unlinked / replaced, kept while the kernel knows it
+  bool remote_folder = false; // the virtual .remote/ directory (no document, no store)
   std::map<std::string, Node*, std::less<>> children;
   uint64_t nlookup = 0;    // the kernel's lookup count
   uint32_t open_count = 0; // open file and directory handles
@@ -63,6 +68,19 @@ class InodeTable {
   std::mutex& mutex() { return mu_; }
   Node* root() { return root_; }
   Volume& main_volume() { return volumes_.front(); }
+  // A new volume (for a .remote/<key>) with no root yet.
+  Volume* add_volume(RemoteKey* key);
+  // A directory node below `parent` that is not one of its children (not listed, not a
+  // document): the .remote/ folder.
+  Node* add_hidden_dir(Node* parent, std::string name);
+  // Makes a new root for `vol` as the child `name` of `dir` (a .remote/<key> folder) and
+  // loads its tree if the volume has a store.
+  Node* graft_root(Volume* vol, Node* dir, std::string name);
+  // Builds the tree below vol.root from its store (the root must have no children).
+  void load_volume(Volume& vol) { load(vol); }
+  // Marks every node below `dir` removed (the tree is replaced by a fresh pull); calls
+  // `on_file` for each file first so it can keep the content open handles still see.
+  void detach_children(Node* dir, const std::function<void(Node*)>& on_file);
 
   Node* get(fuse_ino_t ino);
   static Node* child(Node* dir, std::string_view name);
@@ -92,7 +110,7 @@ class InodeTable {
 
   std::mutex mu_;
   std::unordered_map<fuse_ino_t, std::unique_ptr<Node>> nodes_;
-  std::vector<Volume> volumes_;
+  std::deque<Volume> volumes_;  // a deque: Volume pointers held by nodes stay valid
   Node* root_ = nullptr;
   fuse_ino_t next_ino_ = FUSE_ROOT_ID;
 };

@@ -105,6 +105,15 @@ void parse_mount_options(const std::string& text, MountOptions& opts) {
       opts.compact_interval = parse_seconds(opt, value);
     } else if (key == "stage_memory") {
       opts.stage_memory = parse_bytes(opt, value);
+    } else if (key == "remote") {
+      if (value.empty()) bad(opt, "missing URL");
+      opts.remote_url = value;
+    } else if (key == "remote_endpoint") {
+      opts.remote_endpoint = value;
+    } else if (key == "remote_ttl") {
+      opts.remote_ttl = parse_seconds(opt, value);
+    } else if (key == "push_delay") {
+      opts.push_delay = parse_seconds(opt, value);
     } else if (key == "fsname") {
       opts.fsname = value;
     } else if (key == "subtype") {

@@ -25,6 +25,13 @@ struct MountOptions {
   double compact_interval = 2.0;  // seconds between checks
   uint64_t stage_memory = 8ull << 20;  // staged bytes per file kept in RAM
   std::string fsname;                  // default: the store path
+  // .remote/: the remote its keys live on (empty: remote::default_remote_url()), the S3
+  // endpoint (empty: AWS_ENDPOINT_URL / profile), how often a cached key is revalidated
+  // and the listing refreshed, and the quiet time before a background push.
+  std::string remote_url;
+  std::string remote_endpoint;
+  double remote_ttl = 5.0;
+  double push_delay = 2.0;
   std::vector<std::string> fuse_options;  // passed through to libfuse (allow_other, ...)
 };
 

@@ -3,6 +3,7 @@
 
 #include "fs/errors.h"
 #include "fs/filesystem.h"
+#include "fs/remote_sync.h"
 #include "fs/xattr.h"
 
 namespace docfs::fs {
@@ -27,6 +28,17 @@ void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size
   if (!is_user(name)) fail(ENODATA);
   std::string id;
   Store* store;
+  RemoteKey* key = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* n = node_locked(ino);
+    if (is_key_root(n)) key = n->volume->key;
+  }
+  if (key) {  // user.docfs.status, .pushes, .remote, .etag
+    std::optional<std::string> v = key_xattr(*key, name);
+    if (!v) fail(ENODATA);
+    return reply_value(req, *v, size);
+  }
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* n = node_locked(ino);
@@ -49,6 +61,11 @@ void Filesystem::listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* n = node_locked(ino);
     has_doc = !n->removed && (!n->is_dir || n->explicit_dir);
+    if (is_key_root(n)) {
+      std::string names = std::string("user.docfs.status") + '\0' + "user.docfs.pushes" + '\0' +
+                          "user.docfs.remote" + '\0' + "user.docfs.etag" + '\0';
+      return reply_value(req, names, size);
+    }
     if (has_doc) id = InodeTable::id_of(n);
     store = n->volume->store;
   }
@@ -62,6 +79,7 @@ void Filesystem::listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                           size_t size, int flags) {
   if (!is_user(name)) fail(ENOTSUP);
+  prepare(ino);
   Node* n;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -78,6 +96,7 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, cons
 
 void Filesystem::removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   if (!is_user(name)) fail(ENODATA);
+  prepare(ino);
   Node* n;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());

@@ -1,0 +1,462 @@
+#include "fs/remote_sync.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "fs/log.h"
+#include "remote/key_name.h"
+#include "remote/transfer.h"
+
+namespace docfs::fs {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::chrono::duration<double> seconds(double s) { return std::chrono::duration<double>(s); }
+
+bool is_dir(const std::string& p) {
+  std::error_code ec;
+  return stdfs::is_directory(p, ec);
+}
+
+void remove_tree(const std::string& p) {
+  std::error_code ec;
+  stdfs::remove_all(p, ec);
+  if (ec) DOCFS_LOG_WARN("removing %s: %s", p.c_str(), ec.message().c_str());
+}
+
+}  // namespace
+
+RemoteSync::RemoteSync(const MountOptions& opts, const std::string& store_dir)
+    : opts_(opts), cache_root_(store_dir + "/remote-cache") {
+  url_ = opts.remote_url.empty() ? remote::default_remote_url() : opts.remote_url;
+  backend_opts_.endpoint = opts.remote_endpoint;
+  backend_opts_.max_attempts = 3;  // a failed push is retried by the pusher anyway
+  backend_opts_.connect_timeout_s = 5;
+  backend_opts_.stall_timeout_s = 30;
+  query_ = remote::open_backend(url_, backend_opts_);  // refuses a malformed URL at mount
+  if (!opts.read_only && ::mkdir(cache_root_.c_str(), 0755) != 0 && errno != EEXIST)
+    throw IoError(errno, "create " + cache_root_);
+  scan_caches();
+}
+
+RemoteSync::~RemoteSync() {
+  stop_and_flush();
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [name, k] : keys_) {
+    (void)name;
+    k->store.reset();
+  }
+  retired_.clear();
+}
+
+std::unique_ptr<remote::Backend> RemoteSync::backend() const {
+  return remote::open_backend(url_, backend_opts_);
+}
+
+// ---------------------------------------------------------------- keys and state files
+
+RemoteKey* RemoteSync::find_locked(const std::string& name) {
+  auto it = keys_.find(name);
+  return it == keys_.end() ? nullptr : it->second.get();
+}
+
+RemoteKey* RemoteSync::add_locked(const std::string& name) {
+  auto k = std::make_unique<RemoteKey>();
+  k->name = name;
+  k->dir = cache_root_ + "/" + name;
+  RemoteKey* raw = k.get();
+  keys_.emplace(name, std::move(k));
+  return raw;
+}
+
+std::vector<RemoteKey*> RemoteSync::keys_locked() {
+  std::vector<RemoteKey*> out;
+  for (auto& [name, k] : keys_) {
+    (void)name;
+    out.push_back(k.get());
+  }
+  return out;
+}
+
+void RemoteSync::save_state_locked(const RemoteKey& k) {
+  if (opts_.read_only) return;
+  std::string tmp = k.dir + "/state.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "gen " << k.gen << "\netag " << k.etag << "\non_remote " << (k.on_remote ? 1 : 0)
+        << "\ndirty " << (k.dirty() ? 1 : 0) << "\n";
+    if (!out) {
+      DOCFS_LOG_WARN("cannot write %s", tmp.c_str());
+      return;
+    }
+  }
+  if (::rename(tmp.c_str(), (k.dir + "/state").c_str()) != 0)
+    DOCFS_LOG_WARN("cannot rename %s: %s", tmp.c_str(), strerror(errno));
+}
+
+// Picks up the caches of earlier mounts: their etags, and changes that still need a push.
+void RemoteSync::scan_caches() {
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator(cache_root_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !remote::is_valid_key_name(name)) continue;
+    std::ifstream in(entry.path() / "state");
+    if (!in) continue;
+    std::string field, etag;
+    uint64_t gen = 0;
+    int on_remote = 0, dirty = 0;
+    while (in >> field) {
+      if (field == "gen") in >> gen;
+      else if (field == "on_remote") in >> on_remote;
+      else if (field == "dirty") in >> dirty;
+      else if (field == "etag") {
+        in >> std::ws;
+        std::getline(in, etag);
+      }
+    }
+    RemoteKey* k = add_locked(name);
+    if (gen == 0 || !is_dir(k->dir + "/g" + std::to_string(gen))) continue;
+    k->gen = gen;
+    k->etag = etag;
+    k->on_remote = on_remote != 0;
+    if (dirty) {
+      k->change_seq = 1;  // the pusher sends it as soon as it starts
+      DOCFS_LOG_INFO("key %s has local changes from an earlier mount: pushing them", name.c_str());
+    }
+    // Older generations and interrupted pulls.
+    for (const auto& sub : stdfs::directory_iterator(k->dir, ec)) {
+      std::string s = sub.path().filename().string();
+      if (sub.is_directory() && s != "g" + std::to_string(gen)) remove_tree(sub.path().string());
+    }
+  }
+}
+
+// ---------------------------------------------------------------- remote queries
+
+std::optional<std::vector<std::string>> RemoteSync::list(Clock::time_point* taken) {
+  auto now = Clock::now();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (list_valid_ && now - listed_at_ < seconds(opts_.remote_ttl)) {
+      *taken = listed_at_;
+      return listed_;
+    }
+  }
+  std::vector<std::string> names;
+  try {
+    std::lock_guard<std::mutex> q(query_mu_);
+    for (const auto& i : remote::live_keys(*query_))
+      if (remote::is_valid_key_name(i.key)) names.push_back(i.key);
+  } catch (const std::exception& e) {
+    DOCFS_LOG_WARN("listing %s failed, showing cached keys only: %s", url_.c_str(), e.what());
+    return std::nullopt;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  listed_ = names;
+  listed_at_ = now;
+  list_valid_ = true;
+  *taken = now;
+  return names;
+}
+
+std::optional<bool> RemoteSync::exists(const std::string& name, std::string* why) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (list_valid_ && Clock::now() - listed_at_ < seconds(opts_.remote_ttl) &&
+        std::find(listed_.begin(), listed_.end(), name) != listed_.end())
+      return true;
+  }
+  try {
+    std::lock_guard<std::mutex> q(query_mu_);
+    auto info = query_->head(name);
+    return info && !info->expired(now_ns());
+  } catch (const std::exception& e) {
+    *why = e.what();
+    return std::nullopt;
+  }
+}
+
+// ---------------------------------------------------------------- cache stores
+
+std::string RemoteSync::new_gen_dir(RemoteKey& k) {
+  std::string dir = k.dir + "/g" + std::to_string(k.gen + 1);
+  if (is_dir(dir)) remove_tree(dir);  // left by an interrupted pull
+  return dir;
+}
+
+void RemoteSync::create_cache(RemoteKey& k) {
+  if (opts_.read_only) throw UsageError(EROFS, "read-only mount");
+  if (::mkdir(k.dir.c_str(), 0755) != 0 && errno != EEXIST) throw IoError(errno, "create " + k.dir);
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    dir = new_gen_dir(k);
+  }
+  auto store = Store::open(dir, OpenOptions{.create = true, .read_only = false});
+  std::lock_guard<std::mutex> lk(mu_);
+  if (k.store) retired_.push_back(std::move(k.store));
+  k.store = std::move(store);
+  ++k.gen;
+  k.gone = false;
+  k.on_remote = false;
+  k.etag.clear();
+  k.pushed_seq = k.change_seq;
+  k.error.clear();
+  save_state_locked(k);
+}
+
+void RemoteSync::open_cache(RemoteKey& k) {
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (k.store) return;
+    if (k.gen) dir = k.gen_dir();
+  }
+  if (!dir.empty()) {
+    auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
+    std::lock_guard<std::mutex> lk(mu_);
+    k.store = std::move(store);
+    return;  // revalidated by the caller when remote_ttl says so
+  }
+  if (opts_.read_only) throw UsageError(EROFS, "key " + k.name + " is not cached and the mount is read-only");
+  if (::mkdir(k.dir.c_str(), 0755) != 0 && errno != EEXIST) throw IoError(errno, "create " + k.dir);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    dir = new_gen_dir(k);
+  }
+  remote::PullResult r;
+  try {
+    r = remote::pull_store(*backend(), k.name, dir, {});
+  } catch (const Error& e) {
+    DOCFS_LOG_ERROR("pulling key %s from %s failed (nothing cached): %s", k.name.c_str(), url_.c_str(),
+                    e.what());
+    throw Error(e.error_code() == ENOENT ? ENOENT : EIO, e.what());
+  } catch (const std::exception& e) {
+    DOCFS_LOG_ERROR("pulling key %s from %s failed (nothing cached): %s", k.name.c_str(), url_.c_str(),
+                    e.what());
+    throw Error(EIO, e.what());
+  }
+  DOCFS_LOG_INFO("pulled key %s from %s: %llu documents", k.name.c_str(), url_.c_str(),
+                 static_cast<unsigned long long>(r.documents));
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = false});
+  std::lock_guard<std::mutex> lk(mu_);
+  k.store = std::move(store);
+  ++k.gen;
+  k.etag = r.info.etag;
+  k.on_remote = true;
+  k.validated = k.synced = Clock::now();
+  save_state_locked(k);
+}
+
+std::optional<std::string> RemoteSync::revalidate(RemoteKey& k, bool* deleted, std::string* etag) {
+  *deleted = false;
+  const auto start = Clock::now();
+  std::string old_etag;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!k.store || !k.on_remote || k.gone || k.dirty() || k.pushing) return std::nullopt;
+    if (start - k.validated < seconds(opts_.remote_ttl)) return std::nullopt;
+    k.validated = start;
+    old_etag = k.etag;
+  }
+  std::optional<remote::ObjectInfo> info;
+  try {
+    std::lock_guard<std::mutex> q(query_mu_);
+    info = query_->head(k.name);
+  } catch (const std::exception& e) {
+    DOCFS_LOG_WARN("remote %s unreachable, serving the cached copy of key %s: %s", url_.c_str(),
+                   k.name.c_str(), e.what());
+    return std::nullopt;
+  }
+  if (!info || info->expired(now_ns())) {
+    std::lock_guard<std::mutex> lk(mu_);
+    *deleted = !k.dirty() && !k.pushing && k.synced < start;
+    return std::nullopt;
+  }
+  if (info->etag == old_etag) return std::nullopt;
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    dir = new_gen_dir(k);
+  }
+  try {
+    auto r = remote::pull_store(*backend(), k.name, dir, {});
+    *etag = r.info.etag.empty() ? info->etag : r.info.etag;
+    DOCFS_LOG_INFO("key %s changed on %s: pulled %llu documents", k.name.c_str(), url_.c_str(),
+                   static_cast<unsigned long long>(r.documents));
+  } catch (const std::exception& e) {
+    DOCFS_LOG_WARN("key %s changed on %s but the pull failed, serving the cached copy: %s", k.name.c_str(),
+                   url_.c_str(), e.what());
+    remove_tree(dir);
+    return std::nullopt;
+  }
+  return dir;
+}
+
+Store* RemoteSync::install_locked(RemoteKey& k, const std::string& dir, const std::string& etag) {
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
+  if (k.store) retired_.push_back(std::move(k.store));
+  k.store = std::move(store);
+  ++k.gen;
+  k.etag = etag;
+  k.synced = Clock::now();
+  save_state_locked(k);
+  return k.store.get();
+}
+
+void RemoteSync::forget_locked(RemoteKey& k) {
+  if (k.store) retired_.push_back(std::move(k.store));
+  k.gone = true;
+  k.gen = 0;
+  k.on_remote = false;
+  k.etag.clear();
+  k.pushed_seq = k.change_seq;
+  k.error.clear();
+  remove_tree(k.dir);  // open files keep their (unlinked) body.bin
+  list_valid_ = false;
+}
+
+// ---------------------------------------------------------------- pushes
+
+void RemoteSync::note_change_locked(RemoteKey& k) {
+  bool was_dirty = k.dirty();
+  ++k.change_seq;
+  k.last_change = Clock::now();
+  if (!was_dirty) save_state_locked(k);  // a crash before the push keeps the changes marked
+}
+
+bool RemoteSync::push(RemoteKey& k, std::string* err) {
+  std::lock_guard<std::mutex> pl(k.push_mu);
+  uint64_t seq;
+  std::string dir;
+  Store* st;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (k.gone || k.gen == 0 || (!k.dirty() && k.on_remote)) return true;
+    seq = k.change_seq;
+    k.pushing = true;
+    dir = k.gen_dir();
+    st = k.store.get();
+  }
+  try {
+    if (st) st->flush();
+    auto b = backend();
+    remote::PushResult r = remote::push_store(dir, *b, k.name, {});
+    std::string etag = r.info.etag;
+    if (etag.empty())
+      if (auto i = b->head(k.name)) etag = i->etag;
+    std::lock_guard<std::mutex> lk(mu_);
+    k.pushed_seq = seq;
+    k.pushing = false;
+    k.on_remote = true;
+    k.etag = etag;
+    ++k.pushes;
+    k.error.clear();
+    k.backoff = 0;
+    k.synced = k.validated = Clock::now();
+    list_valid_ = false;
+    save_state_locked(k);
+    DOCFS_LOG_INFO("pushed key %s to %s: %llu documents, %llu bytes", k.name.c_str(), url_.c_str(),
+                   static_cast<unsigned long long>(r.documents), static_cast<unsigned long long>(r.bytes));
+    return true;
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lk(mu_);
+    k.pushing = false;
+    k.error = e.what();
+    k.error_ns = now_ns();
+    k.backoff = k.backoff == 0 ? 1 : std::min(k.backoff * 2, 60.0);
+    k.next_try = Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(k.backoff));
+    save_state_locked(k);
+    DOCFS_LOG_WARN("push of key %s to %s failed (changes kept, retry in %.0f s): %s", k.name.c_str(),
+                   url_.c_str(), k.backoff, e.what());
+    *err = e.what();
+    return false;
+  }
+}
+
+void RemoteSync::remove_remote(RemoteKey& k) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!k.on_remote) return;
+  }
+  backend()->remove(k.name);
+}
+
+std::string RemoteSync::status_locked(const RemoteKey& k) const {
+  if (k.pushing) return "pushing";
+  if (k.dirty() && !k.error.empty()) return "error: " + k.error + " (" + remote::format_utc(k.error_ns) + ")";
+  if (k.dirty()) return "dirty";
+  if (!k.on_remote) return "new";
+  return "clean";
+}
+
+void RemoteSync::start() {
+  if (opts_.read_only) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void RemoteSync::run() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, std::chrono::milliseconds(100));
+    if (stop_) break;
+    auto now = Clock::now();
+    std::vector<RemoteKey*> due;
+    for (auto& [name, k] : keys_) {
+      (void)name;
+      if (!k->gone && k->gen && k->dirty() && !k->pushing && now - k->last_change >= seconds(opts_.push_delay) &&
+          now >= k->next_try)
+        due.push_back(k.get());
+    }
+    lk.unlock();
+    for (RemoteKey* k : due) {
+      std::string err;
+      push(*k, &err);
+    }
+    lk.lock();
+  }
+}
+
+void RemoteSync::stop_and_flush() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (flushed_) return;
+    flushed_ = true;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<RemoteKey*> keys;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    keys = keys_locked();
+  }
+  for (RemoteKey* k : keys) {
+    bool pending;
+    Store* st;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      pending = !k->gone && k->gen && k->dirty();
+      st = k->store.get();
+    }
+    try {
+      if (st && !st->read_only()) st->sync();
+    } catch (const Error& e) {
+      DOCFS_LOG_ERROR("syncing the cache of key %s failed: %s", k->name.c_str(), e.what());
+    }
+    if (!pending) continue;
+    std::string err;
+    if (!push(*k, &err))
+      DOCFS_LOG_ERROR("key %s: the push at unmount failed; the changes stay in %s and are pushed at the next mount",
+                      k->name.c_str(), k->dir.c_str());
+  }
+}
+
+}  // namespace docfs::fs
