@@ -17,7 +17,7 @@ FileHandle* handle_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>
 
 void Filesystem::stage(Node* n, WriteState& ws) {
   if (ws.buf) return;
-  auto buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+  auto buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
   std::string id;
   bool removed;
   {
@@ -64,13 +64,12 @@ void Filesystem::commit(Node* n, WriteState& ws) {
   meta.id = id;
   meta.mtime_ns = ws.mtime_ns;
   meta.ctime_ns = now_ns();
-  WriteBufferSource src(*ws.buf);
-  store.put_stream(meta, src, true);
+  ws.buf->commit(meta);
   ws.dirty = false;
   changed(n->volume);
   std::lock_guard<std::mutex> lk(table_.mutex());
   ++n->version;
-  DOCFS_LOG_DEBUG("committed %s (%lu bytes)", id.c_str(), static_cast<unsigned long>(src.size()));
+  DOCFS_LOG_DEBUG("committed %s (%lu bytes)", id.c_str(), static_cast<unsigned long>(ws.buf->size()));
 }
 
 void Filesystem::commit_node(Node* n) {
@@ -135,7 +134,7 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if (ws && (fi->flags & O_TRUNC)) {
       std::lock_guard<std::mutex> wl(ws->mu);
       if (!ws->buf)
-        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
       ws->buf->truncate(0);
       ws->size = 0;
       ws->staged = true;
@@ -209,7 +208,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
     if (fi->flags & O_TRUNC) {
       std::lock_guard<std::mutex> wl(ws->mu);
       if (!ws->buf)
-        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
       ws->buf->truncate(0);
       ws->size = 0;
       ws->staged = true;

@@ -274,7 +274,7 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int 
       std::lock_guard<std::mutex> wl(ws->mu);
       uint64_t size = static_cast<uint64_t>(attr->st_size);
       if (size == 0 && !ws->buf) {
-        ws->buf = std::make_unique<WriteBuffer>(n->volume->store->dir(), opts_.stage_memory);
+        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
         ws->staged = true;
       } else {
         stage(n, *ws);
