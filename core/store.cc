@@ -104,6 +104,7 @@ EntryScan scan_entries(const File& f, uint64_t start,
   uint64_t pos = start;
   std::string buf;
   uint64_t buf_off = start;  // file offset of buf[0]
+  Entry e;                   // reused: its strings keep their buffers
   const size_t kChunk = 4u << 20;
   while (pos < size) {
     // Keep at least one maximal entry in the buffer past pos (or everything left).
@@ -116,7 +117,6 @@ EntryScan scan_entries(const File& f, uint64_t start,
       buf += more;
     }
     std::string_view view(buf.data() + (pos - buf_off), buf.size() - (pos - buf_off));
-    Entry e;
     size_t used = 0;
     std::string why;
     auto status = format::decode_entry(view, &e, &used, &why);

@@ -35,15 +35,16 @@ class Cursor {
     pos_ += sizeof(T);
     return v;
   }
-  std::string str() {
+  // Assigns into `out`, reusing its buffer (replay decodes millions of ids).
+  void str(std::string& out) {
     uint32_t n = num<uint32_t>();
     if (bad_ || s_.size() - pos_ < n) {
       bad_ = true;
-      return {};
+      out.clear();
+      return;
     }
-    std::string v(s_.substr(pos_, n));
+    out.assign(s_.data() + pos_, n);
     pos_ += n;
-    return v;
   }
   bool ok_and_done() const { return !bad_ && pos_ == s_.size(); }
 
@@ -140,11 +141,12 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
     return DecodeStatus::kCorrupt;
   }
   Cursor c(b.substr(kEntryPrefixSize + 1, len - 1));
-  Entry e;
+  // Decoded straight into *out so its strings keep their buffers from call to call.
+  Entry& e = *out;
   e.type = static_cast<EntryType>(static_cast<uint8_t>(b[kEntryPrefixSize]));
   switch (e.type) {
     case EntryType::kPut:
-      e.put.id = c.str();
+      c.str(e.put.id);
       e.put.record_off = c.num<uint64_t>();
       e.put.meta_len = c.num<uint32_t>();
       e.put.content_off = c.num<uint64_t>();
@@ -156,11 +158,11 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
       e.put.ctime_ns = c.num<int64_t>();
       break;
     case EntryType::kDelete:
-      e.put.id = c.str();
+      c.str(e.put.id);
       break;
     case EntryType::kRename:
-      e.put.id = c.str();
-      e.to = c.str();
+      c.str(e.put.id);
+      c.str(e.to);
       break;
     case EntryType::kClear:
       break;
@@ -172,7 +174,6 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
     *why = "entry payload does not match its type";
     return DecodeStatus::kCorrupt;
   }
-  *out = std::move(e);
   *consumed = kEntryPrefixSize + len;
   return DecodeStatus::kOk;
 }

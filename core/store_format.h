@@ -77,6 +77,7 @@ std::string encode_entry(const Entry& e);
 enum class DecodeStatus { kOk, kIncomplete, kCorrupt };
 // Decodes the entry at the start of `bytes`. kIncomplete: `bytes` ends inside it (a torn
 // tail if the file ends there). kCorrupt: checksum or layout is wrong; `why` says how.
+// *out may be partly overwritten even when the status is not kOk.
 DecodeStatus decode_entry(std::string_view bytes, Entry* out, size_t* consumed,
                           std::string* why);
 
