@@ -1,8 +1,10 @@
 // `docfs mount`, `docfs umount`, and the mount(8) helper (`mount.docfs`,
 // `mount.fuse.docfs`: the docfs binary under another name).
+#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +33,71 @@ std::string absolute(const std::string& path, const char* what) {
   return buf;
 }
 
+std::string mount_source(const std::string& mountpoint);
+
+// Drops "nonempty" from -o lists (libfuse 3 no longer knows it; it lifts our own check).
+std::vector<std::string> without_nonempty(const std::vector<std::string>& lists, bool* nonempty) {
+  std::vector<std::string> out;
+  for (const std::string& list : lists) {
+    std::string kept, item;
+    std::istringstream in(list);
+    while (std::getline(in, item, ',')) {
+      if (item == "nonempty") {
+        *nonempty = true;
+        continue;
+      }
+      kept += (kept.empty() ? "" : ",") + item;
+    }
+    if (!kept.empty()) out.push_back(kept);
+  }
+  return out;
+}
+
+bool on_path(const char* program) {
+  const char* path = getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':'))
+    if (access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// The mistakes a newcomer makes first, each answered with what to do about it.
+void check_mount_prerequisites(const std::string& store, const std::string& mountpoint, bool nonempty) {
+  struct stat st;
+  if (stat(store.c_str(), &st) != 0 && errno == ENOENT)
+    throw UsageError(ENOENT, "no store at " + store + " (create one with: docfs init " + store + ")");
+  if (stat(mountpoint.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      throw UsageError(ENOENT, "mount point " + mountpoint + " does not exist (create it with: mkdir -p " + mountpoint + ")");
+    if (errno == ENOTCONN)
+      throw UsageError(ENOTCONN, "mount point " + mountpoint + " is a dead mount (its daemon died); clear it with: fusermount3 -uz " + mountpoint);
+    throw IoError(errno, "mount point " + mountpoint);
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw UsageError(ENOTDIR, "mount point " + mountpoint + " is not a directory (mount on an empty directory)");
+  if (!mount_source(absolute(mountpoint, "mount point")).empty())
+    throw UsageError(EBUSY, mountpoint + " is already a FUSE mount (unmount it first: docfs umount " + mountpoint + ")");
+  if (!nonempty) {
+    if (DIR* d = opendir(mountpoint.c_str())) {
+      bool empty = true;
+      while (dirent* e = readdir(d))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = false;
+      closedir(d);
+      if (!empty)
+        throw UsageError(ENOTEMPTY, "mount point " + mountpoint +
+                                        " is not empty: its files would be hidden while mounted (use an empty "
+                                        "directory, or -o nonempty if that is what you want)");
+    }
+  }
+  if (access("/dev/fuse", R_OK | W_OK) != 0)
+    throw UsageError(errno, std::string("/dev/fuse is ") + (errno == ENOENT ? "missing" : "not accessible") +
+                                " (" + strerror(errno) + "): load the module with `modprobe fuse`, or in a "
+                                "container start it with --device /dev/fuse --cap-add SYS_ADMIN");
+  if (getuid() != 0 && !on_path("fusermount3"))
+    throw UsageError(ENOENT, "fusermount3 is not installed: install the fuse3 package (apt-get install fuse3)");
+}
+
 int run_mount(int argc, char** argv) {
   Args args(argc, argv, {"-o", "--remote"}, {"-f", "-d", "--foreground", "--debug"});
   if (args.help()) {
@@ -38,12 +105,15 @@ int run_mount(int argc, char** argv) {
     return kExitOk;
   }
   args.expect_positional(2, 2);
+  bool nonempty = false;
+  std::vector<std::string> option_lists = without_nonempty(args.values("-o"), &nonempty);
+  check_mount_prerequisites(args.positional()[0], args.positional()[1], nonempty);
   fs::MountOptions opts;
   opts.store_dir = absolute(args.positional()[0], "store");
   opts.mountpoint = absolute(args.positional()[1], "mount point");
   opts.foreground = args.has("-f") || args.has("--foreground");
   opts.debug = args.has("-d") || args.has("--debug");
-  for (const std::string& o : args.values("-o")) fs::parse_mount_options(o, opts);
+  for (const std::string& o : option_lists) fs::parse_mount_options(o, opts);
   if (auto r = args.value("--remote")) opts.remote_url = *r;
   if (opts.remote_url.empty())
     if (const char* env = getenv("DOCFS_REMOTE"); env && *env) opts.remote_url = env;

@@ -155,7 +155,9 @@ HttpResponse HttpClient::perform_with_retries(const std::function<HttpRequest()>
       if (i >= attempts) return r;
       why = describe_http_error(r);
     } catch (const TransportError& e) {
-      if (i >= attempts) throw TransportError(what + ": " + e.what() + " (after " + std::to_string(i) + " attempts)");
+      if (i >= attempts)
+        throw TransportError(what + ": " + e.what() + " (after " + std::to_string(i) +
+                             " attempts; check that the endpoint URL is right and the server is up)");
       why = e.what();
     }
     // Exponential backoff (200 ms, 400 ms, ... capped at 5 s) with jitter in [50%, 100%].
