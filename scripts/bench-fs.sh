@@ -11,6 +11,9 @@
 #   BENCH_SMALL_KB     size of each of those files in KiB               (4)
 #   BENCH_MANY_FILES   files for ls -l / cat / rm -r                    (100000)
 #   BENCH_DIR          where to work (default: a mktemp dir under /var/tmp)
+#   BENCH_REMOTE       1 (default): also the .remote/ table against s3fs on a local s3rver
+#                      (needs node and tests/s3server installed, and s3fs); 0 skips it
+#   BENCH_REMOTE_ONLY  1: only the .remote/ table
 # Needs root and ~2.5x BENCH_BIG_MB of disk. passthrough_ll holds one fd per file it has
 # seen: BENCH_MANY_FILES must stay below the hard `ulimit -n` (raised when allowed).
 set -euo pipefail
@@ -31,12 +34,14 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ -x "$DOCFS" ] || { echo "no docfs binary at $DOCFS (build first)" >&2; exit 1; }
 
 PT_PID=
+S3_PID=
 cleanup() {
   set +e
-  for m in "$W/mnt_docfs" "$W/mnt_pt"; do
+  for m in "$W/mnt_docfs" "$W/mnt_pt" "$W/mnt_ra" "$W/mnt_rb" "$W/mnt_s3fs"; do
     grep -q " $m fuse" /proc/mounts && fusermount3 -uz "$m"
   done
   [ -n "$PT_PID" ] && kill "$PT_PID" 2>/dev/null
+  [ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -71,19 +76,97 @@ remount() {
   umount_pt
   mount_pt
 }
-mount_docfs
-mount_pt
-
-declare -A DIRS=([docfs]=$W/mnt_docfs [passthrough_ll]=$W/mnt_pt [plain]=$W/plain)
-TARGETS=(docfs passthrough_ll plain)
 declare -A RESULT
-
 now() { date +%s.%N; }
 # record WORKLOAD TARGET AMOUNT START END: AMOUNT per second
 record() {
   RESULT[$1,$2]=$(awk -v a="$3" -v s="$4" -v e="$5" 'BEGIN { d = e - s; if (d <= 0) d = 1e-6; printf "%.1f", a / d }')
   log "$1 on $2: ${RESULT[$1,$2]}"
 }
+make_small() {  # make_small DIR: SMALL_FILES files of SMALL_KB KiB
+  mkdir -p "$1"
+  for i in $(seq 1 "$SMALL_FILES"); do echo; done | awk -v dir="$1" -v kb="$SMALL_KB" '
+    BEGIN { pad = sprintf("%1024s", ""); gsub(/ /, "x", pad) }
+    { f = sprintf("%s/f%06d", dir, NR); for (k = 0; k < kb; k++) printf "%s", pad > f; close(f) }'
+}
+
+# --- .remote/ against s3fs-fuse, both on the same local S3 server (s3rver) ---
+bench_remote() {
+  . "$ROOT/tests/s3server/lib.sh"
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
+  unset AWS_CA_BUNDLE AWS_PROFILE
+  s3_start "$W/s3" bkt 3 >&2
+  local src=$W/src_remote ra=$W/mnt_ra rb=$W/mnt_rb s3m=$W/mnt_s3fs
+  local opts="remote_endpoint=$S3_ENDPOINT,push_delay=2,remote_ttl=60"
+  make_small "$src/small"
+  mkdir -p "$ra" "$rb" "$s3m"
+  "$DOCFS" init "$W/store_ra" >/dev/null
+  "$DOCFS" init "$W/store_rb" >/dev/null
+  "$DOCFS" mount "$W/store_ra" "$ra" --remote s3://bkt/docfs -o "$opts"
+  echo "S3RVER:S3RVER" >"$W/s3pass"
+  chmod 600 "$W/s3pass"
+  s3fs bkt "$s3m" -o "use_path_request_style,url=$S3_ENDPOINT,passwd_file=$W/s3pass"
+  mkdir "$s3m/s3fs"
+
+  # cp -r into a key, then fsync of the key directory (returns after the push).
+  local w_cp="cp -r ${SMALL_FILES} x ${SMALL_KB} KiB + fsync (files/s)"
+  mkdir "$ra/.remote/bench"
+  local s; s=$(now)
+  cp -r "$src/." "$ra/.remote/bench/"
+  python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)' "$ra/.remote/bench"
+  record "$w_cp" docfs "$SMALL_FILES" "$s" "$(now)"
+  log "docfs pushes: $(getfattr --absolute-names --only-values -n user.docfs.pushes "$ra/.remote/bench")"
+  s=$(now)
+  cp -r "$src/." "$s3m/s3fs/"
+  sync -f "$s3m" 2>/dev/null || true
+  record "$w_cp" s3fs "$SMALL_FILES" "$s" "$(now)"
+
+  # A second store pulls the key; ls -l + cat there vs the same files in its mount root.
+  "$DOCFS" mount "$W/store_rb" "$rb" --remote s3://bkt/docfs -o "$opts"
+  s=$(now)
+  ls "$rb/.remote/bench" >/dev/null
+  record "pull of the key (files/s)" docfs "$SMALL_FILES" "$s" "$(now)"
+  cp -r "$src/small" "$rb/small"
+  "$DOCFS" umount "$rb"
+  "$DOCFS" mount "$W/store_rb" "$rb" --remote s3://bkt/docfs -o "$opts"  # cold kernel caches
+  local w_ls="ls -l + cat ${SMALL_FILES} files (files/s)"
+  ls "$rb/.remote/bench" >/dev/null  # opens the cache (one revalidation)
+  s=$(now)
+  ls -l "$rb/.remote/bench/small" >/dev/null
+  find "$rb/.remote/bench/small" -type f -print0 | xargs -0 cat >/dev/null
+  record "$w_ls" docfs "$SMALL_FILES" "$s" "$(now)"
+  s=$(now)
+  ls -l "$rb/small" >/dev/null
+  find "$rb/small" -type f -print0 | xargs -0 cat >/dev/null
+  record "$w_ls" root "$SMALL_FILES" "$s" "$(now)"
+
+  "$DOCFS" umount "$ra"
+  "$DOCFS" umount "$rb"
+  fusermount3 -u "$s3m"
+  s3_stop
+
+  echo
+  printf '| %-44s | %10s | %10s | %8s |\n' ".remote/ workload" ".remote/" "other" "ratio"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..12})" \
+    "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..10})"
+  local a b
+  a=${RESULT[$w_cp,docfs]} b=${RESULT[$w_cp,s3fs]}
+  printf '| %-44s | %10s | %10s | %8s |\n' "$w_cp vs s3fs" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')"
+  a=${RESULT[$w_ls,docfs]} b=${RESULT[$w_ls,root]}
+  printf '| %-44s | %10s | %10s | %8s |\n' "$w_ls vs mount root" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')"
+  printf '| %-44s | %10s | %10s | %8s |\n' "pull of the key (files/s)" "${RESULT[pull of the key (files/s),docfs]}" "" ""
+}
+
+if [ "${BENCH_REMOTE_ONLY:-0}" = 1 ]; then
+  bench_remote
+  exit 0
+fi
+
+mount_docfs
+mount_pt
+
+declare -A DIRS=([docfs]=$W/mnt_docfs [passthrough_ll]=$W/mnt_pt [plain]=$W/plain)
+TARGETS=(docfs passthrough_ll plain)
 # Evict a file from the page cache: the file itself and what backs it.
 evict() {
   dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || true
@@ -113,10 +196,7 @@ for t in "${TARGETS[@]}"; do
 done
 
 # --- cp -r of many small files ---
-mkdir -p "$W/src_small"
-for i in $(seq 1 "$SMALL_FILES"); do echo; done | awk -v dir="$W/src_small" -v kb="$SMALL_KB" '
-  BEGIN { pad = sprintf("%1024s", ""); gsub(/ /, "x", pad) }
-  { f = sprintf("%s/f%06d", dir, NR); for (k = 0; k < kb; k++) printf "%s", pad > f; close(f) }'
+make_small "$W/src_small"
 for t in "${TARGETS[@]}"; do
   d=${DIRS[$t]}
   s=$(now)
@@ -164,3 +244,5 @@ for w in "${WORKLOADS[@]}"; do
   r2=$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2fx", a / c }')
   printf '| %-34s | %10s | %14s | %10s | %9s | %11s |\n' "$w" "$a" "$b" "$c" "$r1" "$r2"
 done
+
+if [ "${BENCH_REMOTE:-1}" = 1 ]; then bench_remote; fi
