@@ -97,7 +97,7 @@ std::string Filesystem::child_id_locked(const Node* dir, std::string_view name) 
 struct stat Filesystem::attr_locked(const Node* n) {
   struct stat st {};
   st.st_ino = n->ino;
-  Store& store = *n->volume->store;
+  Store* store = n->volume->store;  // nullptr for a .remote/<key> root not opened yet
   Stat s;
   if (n->is_dir) {
     s.mode = S_IFDIR | 0755;
@@ -105,7 +105,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
     s.gid = owner_gid_;
     s.mtime_ns = s.ctime_ns = mount_time_ns_;
     if (n->explicit_dir && !n->removed) {
-      if (auto found = store.stat(InodeTable::id_of(n))) s = *found;
+      if (auto found = store->stat(InodeTable::id_of(n))) s = *found;
     }
     st.st_mode = S_IFDIR | (s.mode & 07777);
     st.st_nlink = n->removed ? 0 : 2;
@@ -113,7 +113,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
   } else {
     if (n->removed) {
       s = n->last_stat;
-    } else if (auto found = store.stat(InodeTable::id_of(n))) {
+    } else if (auto found = store->stat(InodeTable::id_of(n))) {
       s = *found;
       const_cast<Node*>(n)->last_stat = s;
     } else {
