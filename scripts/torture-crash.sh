@@ -38,6 +38,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/docfs-torture.XXXXXX")
 STORE=$WORK/store
 MNT=$WORK/mnt
 mkdir -p "$MNT"
+# A private copy of the binary (a rebuild during a long run must not swap it), the real
+# python (not a pyenv shim: it starts several times per trial), and no user settings.
+cp "$DOCFS" "$WORK/docfs"
+DOCFS=$WORK/docfs
+PY=$(python3 -c 'import sys; print(sys.executable)')
+export XDG_DATA_HOME=$WORK/xdg
+unset DOCFS_REMOTE
 DAEMON_PID=
 PIDS=()  # every background process we started and still may have to stop
 
@@ -367,7 +374,7 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   rm -f "$WORK"/w*.log "$WORK"/w*.log.ready
   wpids=()
   for ((w = 1; w <= WRITERS; w++)); do
-    python3 "$WORK/writer.py" "$MNT/w$w" "$WORK/w$w.log" $((SEED * 1000 + trial * 10 + w)) 2>>"$WORK/writer.err" &
+    "$PY" "$WORK/writer.py" "$MNT/w$w" "$WORK/w$w.log" $((SEED * 1000 + trial * 10 + w)) 2>>"$WORK/writer.err" &
     wpids+=($!); PIDS+=($!)
   done
   # The kill countdown starts once every writer has logged its base state.
@@ -377,7 +384,10 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   done
   prune_pid=
   if [[ $kind == prune ]]; then
-    (while true; do "$DOCFS" prune "$STORE" >/dev/null 2>&1 || true; sleep 0.05; done) &
+    # SIGTERM stops the loop and SIGKILLs the prune it is running: a prune left behind
+    # would find the daemon gone, prune offline and hold the store's lock at remount.
+    (c=; trap '[[ -n $c ]] && kill -9 $c 2>/dev/null; exit 0' TERM
+     while true; do "$DOCFS" prune "$STORE" >/dev/null 2>&1 & c=$!; echo $c >"$WORK/prune.pid"; wait $c; sleep 0.05; done) &
     prune_pid=$!; PIDS+=("$prune_pid")
   fi
   pull_pid=
@@ -396,9 +406,12 @@ for ((trial = 1; trial <= COUNT; trial++)); do
     pull_kill_ms=$(rand_ms 1 80)  # a pull from file:// takes about 60 ms
   fi
   kill_ms=$(rand_ms "$KILL_MIN_MS" "$KILL_MAX_MS")
+  pull_rc=
   if [[ -n $pull_pid ]]; then
     if ((pull_kill_ms < kill_ms)); then
-      sleep_ms "$pull_kill_ms"; kill -9 "$pull_pid" 2>/dev/null || true; sleep_ms $((kill_ms - pull_kill_ms))
+      sleep_ms "$pull_kill_ms"; kill -9 "$pull_pid" 2>/dev/null || true
+      pull_rc=0; { wait "$pull_pid"; } 2>/dev/null || pull_rc=$?
+      sleep_ms $((kill_ms - pull_kill_ms))
     else
       sleep_ms "$kill_ms"; kill -9 "$pull_pid" 2>/dev/null || true
     fi
@@ -408,11 +421,20 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   kill -9 "$DAEMON_PID" 2>/dev/null || true
   { wait "$DAEMON_PID"; } 2>/dev/null || true
   forget "$DAEMON_PID"
-  if [[ -n $prune_pid ]]; then kill -9 "$prune_pid" 2>/dev/null || true; wait "$prune_pid" 2>/dev/null || true; forget "$prune_pid"; fi
+  if [[ -n $prune_pid ]]; then
+    kill -TERM "$prune_pid" 2>/dev/null || true; { wait "$prune_pid"; } 2>/dev/null || true; forget "$prune_pid"
+    # Belt and braces: the last prune the loop started (our own child's child, by PID).
+    p=$(cat "$WORK/prune.pid" 2>/dev/null || true)
+    if [[ -n $p ]] && grep -q prune "/proc/$p/cmdline" 2>/dev/null; then kill -9 "$p" 2>/dev/null || true; fi
+    for ((i = 0; i < 100; i++)); do [[ -n $p && -e /proc/$p ]] || break; sleep 0.02; done
+    rm -f "$WORK/prune.pid"
+  fi
   for p in "${wpids[@]}"; do { wait "$p"; } 2>/dev/null || true; forget "$p"; done
   fusermount3 -uz "$MNT" 2>/dev/null || true
   if [[ -n $pull_pid ]]; then
-    rc=0; { wait "$pull_pid"; } 2>/dev/null || rc=$?; forget "$pull_pid"
+    rc=$pull_rc
+    if [[ -z $rc ]]; then rc=0; { wait "$pull_pid"; } 2>/dev/null || rc=$?; fi
+    forget "$pull_pid"
     # A pull killed after its rename may leave its temporary directory (the old store) behind.
     for d in "$WORK"/.store2.pull-*; do [[ -e $d ]] && { pull_leftovers=$((pull_leftovers + 1)); rm -rf "$d"; }; done
     [[ $rc == 0 ]] && pull_done=$((pull_done + 1))
@@ -438,19 +460,22 @@ for ((trial = 1; trial <= COUNT; trial++)); do
 
   # Remount (the writable open drops torn tails), compare, unmount, fsck.
   if ! mount_fg; then
-    echo "trial $trial: the store FAILED TO OPEN after the kill:" >&2
+    echo "trial $trial ($kind): the store FAILED TO OPEN after the kill:" >&2
+    if p=$(grep -o 'locked by pid [0-9]*' "$WORK/daemon.log" | tail -1 | grep -o '[0-9]*$'); then
+      echo "  lock holder $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
+    fi
     tail -5 "$WORK/daemon.log" >&2
     "$DOCFS" fsck "$STORE" >&2 || true
     failed_open=$((failed_open + 1)); break
   fi
-  res=$(python3 "$WORK/check.py" "$MNT" "$WORK"/w*.log)
+  res=$("$PY" "$WORK/check.py" "$MNT" "$WORK"/w*.log)
   unmount_clean
-  read -r c l inew iold iempty nerr < <(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]))' "$res")
+  read -r c l inew iold iempty nerr < <("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]))' "$res")
   checked=$((checked + c)); lost=$((lost + l)); inflight_new=$((inflight_new + inew))
   inflight_old=$((inflight_old + iold)); inflight_empty=$((inflight_empty + iempty)); writer_errors=$((writer_errors + nerr))
   if ((l > 0 || nerr > 0)); then
     echo "trial $trial ($kind, kill at ${kill_ms}ms):" >&2
-    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); [print("  " + p[:600], file=sys.stderr) for p in r["problems"] + r["errors"]]' "$res"
+    "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); [print("  " + p[:600], file=sys.stderr) for p in r["problems"] + r["errors"]]' "$res"
     if [[ -n ${KEEP_WORK_ON_FAIL:-} ]]; then cp -r "$STORE" "$WORK/failed-store-$trial"; cp "$WORK"/w*.log "$WORK/failed-store-$trial/"; fi
   fi
   if ! fsck_out=$("$DOCFS" fsck "$STORE" 2>&1) || ! grep -q "store is consistent" <<<"$fsck_out"; then
@@ -462,7 +487,7 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   ((trial % 20 == 0)) && echo "  ... $trial trials, $checked documents checked, $lost lost, $failed_open failed opens"
 done
 
-elapsed=$(python3 -c "import time; print('%.1f' % (time.time() - $started))")
+elapsed=$("$PY" -c "import time; print('%.1f' % (time.time() - $started))")
 echo "torture-crash results (seed $SEED, ${elapsed}s):"
 echo "  trials run:                  $trials"
 echo "  documents checked:           $checked"
