@@ -10,6 +10,7 @@
 #   BENCH_SMALL_FILES  files copied by `cp -r`                          (10000)
 #   BENCH_SMALL_KB     size of each of those files in KiB               (4)
 #   BENCH_MANY_FILES   files for ls -l / cat / rm -r                    (100000)
+#   BENCH_PT_XATTR     1: passthrough_ll -o xattr, like docfs (default); empty: without
 #   BENCH_DIR          where to work (default: a mktemp dir under /var/tmp)
 #   BENCH_REMOTE       1 (default): also the .remote/ table against s3fs on a local s3rver
 #                      (needs node and tests/s3server installed, and s3fs); 0 skips it
@@ -22,6 +23,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 DOCFS=${DOCFS:-$BUILD/docfs}
 BIG_MB=${BENCH_BIG_MB:-1024}
+BENCH_PT_XATTR=${BENCH_PT_XATTR-1}   # set empty to run passthrough_ll without xattrs
 SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 SMALL_KB=${BENCH_SMALL_KB:-4}
 MANY_FILES=${BENCH_MANY_FILES:-100000}
@@ -58,7 +60,9 @@ mkdir -p "$W/plain" "$W/pt_src" "$W/mnt_pt" "$W/mnt_docfs"
 mount_docfs() { "$DOCFS" mount "$W/store" "$W/mnt_docfs"; }
 umount_docfs() { "$DOCFS" umount "$W/mnt_docfs"; }
 mount_pt() {
-  "$W/passthrough_ll" -f -o source="$W/pt_src" "$W/mnt_pt" &
+  # -o xattr: docfs answers extended attributes (ls -l asks two per file), so the peer
+  # must too; without it passthrough_ll answers ENOSYS once and the kernel stops asking.
+  "$W/passthrough_ll" -f -o source="$W/pt_src" ${BENCH_PT_XATTR:+-o xattr} "$W/mnt_pt" &
   PT_PID=$!
   for _ in $(seq 1 100); do grep -q " $W/mnt_pt fuse" /proc/mounts && return; sleep 0.05; done
   echo "passthrough_ll did not mount" >&2
