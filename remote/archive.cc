@@ -173,7 +173,9 @@ class PayloadReader {
   uint64_t remaining() const { return end_ - pos_; }
 
   std::string take(uint64_t n, const char* what) {
-    if (n > remaining()) throw FormatError("record " + std::string(what) + " runs past the end of the payload");
+    if (n > remaining())
+      throw FormatError("record " + std::string(what) + " at archive offset " + std::to_string(pos_) + " claims " +
+                        std::to_string(n) + " bytes and runs past the end of the payload");
     std::string s = f_.pread_string(static_cast<size_t>(n), pos_);
     consumed(s.data(), s.size());
     return s;

@@ -1,7 +1,12 @@
 #include "remote/credentials.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace docfs::remote {
@@ -33,6 +38,21 @@ std::optional<std::map<std::string, std::string>> section(const std::string& pat
   auto it = ini.find(name);
   if (it == ini.end()) return std::nullopt;
   return it->second;
+}
+
+// Like ssh with a private key: a file holding a secret that group or others can read gets
+// a warning on stderr (once per file and process; the secret is still used).
+void warn_if_readable_by_others(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  static std::mutex mu;
+  static std::set<std::string> warned;
+  std::lock_guard lk(mu);
+  if (!warned.insert(path).second) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  std::cerr << "docfs: warning: " << path << " holds a secret key but is accessible by others (mode " << mode
+            << "); run: chmod 600 " << path << "\n";
 }
 
 }  // namespace
@@ -86,6 +106,7 @@ AwsSettings load_aws_settings(const std::string& endpoint) {
       if (!*sec) continue;
       auto& m = **sec;
       if (m.count("aws_access_key_id") && m.count("aws_secret_access_key")) {
+        warn_if_readable_by_others(*path);
         s.credentials = {m["aws_access_key_id"], m["aws_secret_access_key"], m["aws_session_token"],
                          "profile " + s.profile + " in " + *path};
         break;
