@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/error.h"
+#include "core/time_format.h"
 #include "remote/backend.h"
 #include "remote/key_name.h"
 #include "remote/sigv4.h"
@@ -91,24 +92,7 @@ void require_key(const std::string& key) {
   if (auto p = key_name_problem(key); !p.empty()) throw CliUsageError("invalid key '" + key + "': " + p);
 }
 
-std::string local_time(int64_t ns) {
-  if (ns == 0) return "-";
-  std::time_t t = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm;
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
-std::string iso_utc(int64_t ns) {
-  std::time_t t = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string local_time(int64_t ns) { return ns == 0 ? "-" : format_time(ns, "%Y-%m-%d %H:%M:%S", false); }
 
 // A one-line progress bar on stderr (bytes, rate, ETA), redrawn a few times a second, only
 // when stderr is a terminal and --quiet was not given.
@@ -241,9 +225,9 @@ int cmd_keys(int argc, char** argv) {
   if (a.has("--json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& k : keys) {
-      nlohmann::json j = {{"key", k.key}, {"size", k.size}, {"etag", k.etag}, {"pushed_at", iso_utc(k.mtime_ns)}};
+      nlohmann::json j = {{"key", k.key}, {"size", k.size}, {"etag", k.etag}, {"pushed_at", iso8601_utc(k.mtime_ns)}};
       j["documents"] = k.documents_known ? nlohmann::json(k.documents) : nlohmann::json(nullptr);
-      j["expires"] = k.expires_ns ? nlohmann::json(iso_utc(k.expires_ns)) : nlohmann::json(nullptr);
+      j["expires"] = k.expires_ns ? nlohmann::json(iso8601_utc(k.expires_ns)) : nlohmann::json(nullptr);
       out.push_back(j);
     }
     std::cout << out.dump(2) << "\n";

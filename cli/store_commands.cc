@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/store.h"
+#include "core/time_format.h"
 
 namespace docfs::cli {
 namespace {
@@ -29,15 +29,6 @@ std::unique_ptr<Store> open_reader(const std::string& dir) {
 
 std::unique_ptr<Store> open_writer(const std::string& dir) {
   return Store::open(dir, OpenOptions{.create = false, .read_only = false});
-}
-
-std::string format_time(int64_t ns) {
-  std::time_t t = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm;
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
 }
 
 std::string format_mode(uint32_t mode) {
@@ -106,7 +97,7 @@ int cmd_ls(int argc, char** argv) {
   }
   Table t({"MODE", "SIZE", "MODIFIED", "ID"}, {false, true, false, false});
   for (const auto& [id, st] : docs)
-    t.add({format_mode(st.mode), format_size(st.size, a.has("-h")), format_time(st.mtime_ns),
+    t.add({format_mode(st.mode), format_size(st.size, a.has("-h")), local_minutes(st.mtime_ns),
            id + (st.is_directory_marker() ? "/" : "")});
   t.print(std::cout, isatty(STDOUT_FILENO));
   return kExitOk;
@@ -248,7 +239,7 @@ int cmd_stat(int argc, char** argv) {
             << "size       " << format_size(st->size, h) << "\n"
             << "mode       " << format_mode(st->mode) << "\n"
             << "owner      " << st->uid << ":" << st->gid << "\n"
-            << "modified   " << format_time(st->mtime_ns) << "\n"
+            << "modified   " << local_minutes(st->mtime_ns) << "\n"
             << "mime_type  " << m->mime_type << "\n"
             << "uri        " << m->uri << "\n"
             << "embedding  " << m->embedding.size() << " floats\n";

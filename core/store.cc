@@ -368,16 +368,20 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
   if (body_buf.size() + header_buf.size() > kFlushThreshold) flush_locked();
 }
 
-std::shared_lock<std::shared_mutex> Store::Impl::shared_flushed_through(uint64_t end) const {
-  std::shared_lock lk(mu);
-  if (end <= flushed_body_end()) return lk;
-  lk.unlock();
+void Store::Impl::ensure_flushed_through(uint64_t end) const {
   {
-    std::unique_lock ul(mu);
-    const_cast<Impl*>(this)->flush_locked();
+    std::shared_lock lk(mu);
+    if (end <= flushed_body_end()) return;
   }
-  lk.lock();
-  return lk;
+  std::unique_lock ul(mu);
+  const_cast<Impl*>(this)->flush_locked();
+}
+
+std::optional<std::pair<Location, std::shared_ptr<BodyFile>>> Store::Impl::locate(std::string_view id) const {
+  std::shared_lock lk(mu);
+  const Location* l = index.find(id);
+  if (!l) return std::nullopt;
+  return std::pair{*l, body};
 }
 
 void Store::put(const Document& doc, bool flush) {
@@ -591,44 +595,26 @@ DocumentMeta read_meta(const BodyFile& body, std::string_view id, const Location
 }  // namespace
 
 std::optional<DocumentMeta> Store::meta(std::string_view id) const {
-  std::shared_ptr<BodyFile> body;
-  Location loc;
-  {
-    std::shared_lock lk(impl_->mu);
-    const Location* l = impl_->index.find(id);
-    if (!l) return std::nullopt;
-    loc = *l;
-    body = impl_->body;
-  }
-  impl_->shared_flushed_through(loc.record_off + format::kRecordHeaderSize + id.size() + loc.meta_len);
+  auto found = impl_->locate(id);
+  if (!found) return std::nullopt;
+  const auto& [loc, body] = *found;
+  impl_->ensure_flushed_through(loc.record_off + format::kRecordHeaderSize + id.size() + loc.meta_len);
   return read_meta(*body, id, loc);
 }
 
 std::optional<ContentRef> Store::content(std::string_view id) const {
-  Location loc;
-  std::shared_ptr<BodyFile> body;
-  {
-    std::shared_lock lk(impl_->mu);
-    const Location* l = impl_->index.find(id);
-    if (!l) return std::nullopt;
-    loc = *l;
-    body = impl_->body;
-  }
-  impl_->shared_flushed_through(loc.content_off + loc.content_len);
+  auto found = impl_->locate(id);
+  if (!found) return std::nullopt;
+  const auto& [loc, body] = *found;
+  impl_->ensure_flushed_through(loc.content_off + loc.content_len);
   return ContentRef(body, loc.content_off, loc.content_len);
 }
 
 std::optional<Document> Store::get(std::string_view id) const {
-  Location loc;
-  std::shared_ptr<BodyFile> body;
-  {
-    std::shared_lock lk(impl_->mu);
-    const Location* l = impl_->index.find(id);
-    if (!l) return std::nullopt;
-    loc = *l;
-    body = impl_->body;
-  }
-  impl_->shared_flushed_through(std::max(loc.content_off + loc.content_len,
+  auto found = impl_->locate(id);
+  if (!found) return std::nullopt;
+  const auto& [loc, body] = *found;
+  impl_->ensure_flushed_through(std::max(loc.content_off + loc.content_len,
                                          loc.record_off + format::kRecordHeaderSize + loc.meta_len));
   Document d{read_meta(*body, id, loc), ContentRef(body, loc.content_off, loc.content_len).read_all()};
   // When the content sits in the same record as the metadata, its checksum is at hand.

@@ -82,7 +82,10 @@ class Store::Impl {
   // nothing when flush is set.
   void append_locked(std::string_view prefix, std::string_view content, const format::Entry& entry,
                      bool flush);
-  std::shared_lock<std::shared_mutex> shared_flushed_through(uint64_t end) const;
+  // Writes buffered bytes out if the body bytes up to `end` are still only in the buffer.
+  void ensure_flushed_through(uint64_t end) const;
+  // Where id's newest version is, and the body.bin it is in (pinned for the caller).
+  std::optional<std::pair<Location, std::shared_ptr<BodyFile>>> locate(std::string_view id) const;
 
   // ---- prune (store_prune.cc) ----
   void recover_interrupted_prune();

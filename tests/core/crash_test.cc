@@ -19,11 +19,7 @@ using testing::read_file;
 using testing::TempDir;
 using testing::write_file;
 
-std::string content_of(const Store& s, const std::string& id) {
-  auto d = s.get(id);
-  return d ? d->content : "<missing>";
-}
-
+using testing::content_of;
 struct Sizes {
   size_t header, body;
 };

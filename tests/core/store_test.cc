@@ -16,11 +16,7 @@ using testing::open_reader;
 using testing::open_store;
 using testing::TempDir;
 
-std::string content_of(const Store& s, const std::string& id) {
-  auto d = s.get(id);
-  return d ? d->content : "<missing>";
-}
-
+using testing::content_of;
 TEST(Store, CreateThenOpenEmpty) {
   TempDir t;
   { auto s = create_store(t / "s"); EXPECT_EQ(s->size(), 0u); }

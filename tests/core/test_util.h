@@ -43,6 +43,12 @@ inline std::unique_ptr<Store> open_reader(const std::string& dir) {
   return Store::open(dir, OpenOptions{.create = false, .read_only = true});
 }
 
+// The content of id, or "<missing>".
+inline std::string content_of(const Store& s, const std::string& id) {
+  auto d = s.get(id);
+  return d ? d->content : "<missing>";
+}
+
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
