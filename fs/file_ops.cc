@@ -40,6 +40,19 @@ void Filesystem::stage(Node* n, WriteState& ws) {
   ws.staged = true;
 }
 
+void Filesystem::truncate_staged(Node* n, WriteState& ws, uint64_t size) {
+  if (size == 0 && !ws.buf) {  // nothing of the old content is needed
+    ws.buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
+    ws.staged = true;
+  } else {
+    stage(n, ws);
+  }
+  ws.buf->truncate(size);
+  ws.size = size;
+  ws.mtime_ns = now_ns();
+  ws.dirty = true;
+}
+
 void Filesystem::commit(Node* n, WriteState& ws) {
   if (!ws.dirty) return;
   std::string id;
@@ -133,13 +146,7 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   try {
     if (ws && (fi->flags & O_TRUNC)) {
       std::lock_guard<std::mutex> wl(ws->mu);
-      if (!ws->buf)
-        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
-      ws->buf->truncate(0);
-      ws->size = 0;
-      ws->staged = true;
-      ws->mtime_ns = now_ns();
-      ws->dirty = true;
+      truncate_staged(n, *ws, 0);
     }
     if (!fh->writable && !id.empty()) fh->content = n->volume->store->content(id);
   } catch (...) {
@@ -207,13 +214,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
     }
     if (fi->flags & O_TRUNC) {
       std::lock_guard<std::mutex> wl(ws->mu);
-      if (!ws->buf)
-        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
-      ws->buf->truncate(0);
-      ws->size = 0;
-      ws->staged = true;
-      ws->mtime_ns = now_ns();
-      ws->dirty = true;
+      truncate_staged(n, *ws, 0);
     }
     fh->writable = true;  // create always has a write handle in practice
     fi->fh = reinterpret_cast<uint64_t>(fh.release());

@@ -272,17 +272,7 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int 
     }
     try {
       std::lock_guard<std::mutex> wl(ws->mu);
-      uint64_t size = static_cast<uint64_t>(attr->st_size);
-      if (size == 0 && !ws->buf) {
-        ws->buf = std::make_unique<WriteBuffer>(*n->volume->store, opts_.stage_memory);
-        ws->staged = true;
-      } else {
-        stage(n, *ws);
-      }
-      ws->buf->truncate(size);
-      ws->size = size;
-      ws->mtime_ns = now_ns();
-      ws->dirty = true;
+      truncate_staged(n, *ws, static_cast<uint64_t>(attr->st_size));
       if (!fi || temporary) commit(n, *ws);
     } catch (...) {
       drop_write_handle(n);

@@ -96,6 +96,8 @@ class Filesystem {
   void orphan_locked(Node* n);
   // Loads the committed content into ws.buf if not staged yet. ns shared + ws.mu.
   void stage(Node* n, WriteState& ws);
+  // Sets the staged size (O_TRUNC, ftruncate); the caller holds ws.mu.
+  void truncate_staged(Node* n, WriteState& ws, uint64_t size);
   // Appends the staged content as a new version if dirty. ns shared + ws.mu.
   void commit(Node* n, WriteState& ws);
   void commit_node(Node* n);  // takes the locks itself
