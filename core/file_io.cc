@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,6 +80,21 @@ void File::pwrite(const void* buf, size_t n, uint64_t off) const {
     }
     done += static_cast<size_t>(r);
   }
+}
+
+void File::pwrite2(std::string_view a, std::string_view b, uint64_t off) const {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  ssize_t r;
+  do {
+    r = ::pwritev(fd_, iov, 2, static_cast<off_t>(off));
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) throw IoError(errno, "write " + path_ + " at offset " + std::to_string(off));
+  const uint64_t done = static_cast<uint64_t>(r);
+  if (done == a.size() + b.size()) return;
+  // Short write (rare: a signal, or the disk filling up): finish piece by piece.
+  if (done < a.size()) pwrite(a.data() + done, a.size() - done, off + done);
+  const uint64_t b_done = done > a.size() ? done - a.size() : 0;
+  pwrite(b.data() + b_done, b.size() - b_done, off + a.size() + b_done);
 }
 
 void File::truncate(uint64_t size) const {

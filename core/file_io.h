@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace docfs {
 
@@ -26,6 +27,8 @@ class File {
   size_t pread(void* buf, size_t n, uint64_t off) const;
   std::string pread_string(size_t n, uint64_t off) const;  // throws FormatError if short
   void pwrite(const void* buf, size_t n, uint64_t off) const;
+  // Writes a then b, contiguously at off, in one system call when it can.
+  void pwrite2(std::string_view a, std::string_view b, uint64_t off) const;
   void truncate(uint64_t size) const;
   void sync() const;  // fdatasync
 

@@ -343,8 +343,7 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
     flush_locked();
     uint64_t b0 = body_end, h0 = header_end;
     try {
-      body->file.pwrite(prefix.data(), prefix.size(), b0);
-      body->file.pwrite(content.data(), content.size(), b0 + prefix.size());
+      body->file.pwrite2(prefix, content, b0);
       if (flush) header.pwrite(entry_bytes.data(), entry_bytes.size(), h0);
     } catch (...) {
       try {

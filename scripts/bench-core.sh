@@ -15,13 +15,24 @@ sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 read -r open_s open_rss open_docs < <("$bench" open "$work/small")
 read -r lookup_ops < <("$bench" lookup "$work/small" "$LOOKUPS" 4096)
 
+# 64 KiB appends against dd. Fresh page-cache pages cost more than reused ones on some
+# machines, so the two alternate twice (each file deleted before the next run) and each
+# keeps its best run.
 big_docs=$((BIG_MB * 16))
-read -r big_dps big_mbps < <("$bench" append "$work/big" "$big_docs" 65536 1000)
-rm -rf "$work/big"
-start=$(date +%s.%N)
-dd if=/dev/zero of="$work/dd.bin" bs=64k count="$big_docs" conv=fdatasync status=none
-dd_s=$(echo "$(date +%s.%N) - $start" | bc -l)
-dd_mbps=$(echo "$big_docs * 65536 / $dd_s / 1000000" | bc -l)
+best_big=0 best_dd=0
+for round in 1 2; do
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  start=$(date +%s.%N)
+  dd if=/dev/zero of="$work/dd.bin" bs=64k count="$big_docs" conv=fdatasync status=none
+  dd_mbps=$(echo "$big_docs * 65536 / ($(date +%s.%N) - $start) / 1000000" | bc -l)
+  rm -f "$work/dd.bin"
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  read -r _ big_mbps < <("$bench" append "$work/big" "$big_docs" 65536 1000)
+  rm -rf "$work/big"
+  best_dd=$(echo "if ($dd_mbps > $best_dd) $dd_mbps else $best_dd" | bc -l)
+  best_big=$(echo "if ($big_mbps > $best_big) $big_mbps else $best_big" | bc -l)
+done
+big_mbps=$best_big dd_mbps=$best_dd
 
 printf '\n%-52s %14s %12s\n' "workload" "result" "target"
 printf '%-52s %14s %12s\n' "append ${DOCS} x 1 KiB, flush per 1000 (docs/s)" "$small_dps" ">= 300000"
