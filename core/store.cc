@@ -241,17 +241,25 @@ void Store::Impl::replay_from(uint64_t start) {
   body_size_at_scan = body->file.size();
   if (!read_only) body_end = body_size_at_scan;
   if (start == format::kFileHeaderSize) index.reserve(header.size() / 96);
-  uint64_t beyond_body = 0, first_beyond = 0;
+  // The first entry naming body bytes that are not there ends the usable header: what
+  // follows was written later, so applying it would show a state that never existed.
+  // For a reader that is also where a live writer's newest appends begin: a snapshot.
+  bool beyond_body = false;
+  uint64_t first_beyond = 0;
   EntryScan scan = scan_entries(header, start, [&](const Entry& e, uint64_t off) {
-    if (!apply(e) && beyond_body++ == 0) first_beyond = off;
+    if (beyond_body) return;
+    if (!apply(e)) {
+      beyond_body = true;
+      first_beyond = off;
+    }
   });
   if (scan.corruption)
     throw FormatError(*scan.corruption + " (run docfs fsck " + dir + " for details)");
-  header_end = scan.valid_end;
+  header_end = beyond_body ? first_beyond : scan.valid_end;
   if (read_only) return;
   // Drop torn tails so new appends follow whole records. Nothing visible is lost: a torn
   // entry was never applied and body bytes past the last reference are unreachable.
-  if (beyond_body > 0) {
+  if (beyond_body) {
     // The body lost bytes that header.bin already names (a power cut reordered the two
     // writes). Entries from there on are the unsynced tail: drop them all, or a later
     // append would make them point at someone else's bytes.
@@ -500,13 +508,21 @@ void Store::extend(const std::vector<Document>& docs) {
 void Store::update_meta(const DocumentMeta& m, bool flush) {
   check_id_or_throw(m.id);
   std::string meta = encode_meta(m);
-  std::string record = format::encode_record_prefix(format::RecordHeader{}, m.id, meta);
   std::unique_lock lk(impl_->mu);
   impl_->require_writable();
   const Location* cur = impl_->index.find(m.id);
   if (!cur) throw UsageError(ENOENT, "no document " + m.id);
+  const Location loc = *cur;
+  // A metadata-only record carries the CRC of the content it points at (copied from the
+  // current version's record), so a reader can check that content wherever it lives.
+  if (loc.record_off + format::kRecordHeaderSize > impl_->flushed_body_end()) impl_->flush_locked();
+  format::RecordHeader h;
+  h.content_crc = format::decode_record_header(
+                      impl_->body->file.pread_string(format::kRecordHeaderSize, loc.record_off))
+                      .content_crc;
+  std::string record = format::encode_record_prefix(h, m.id, meta);
   uint64_t off = impl_->body_end;
-  impl_->append_locked(record, "", put_entry(m, off, static_cast<uint32_t>(meta.size()), cur->content_off, cur->content_len), flush);
+  impl_->append_locked(record, "", put_entry(m, off, static_cast<uint32_t>(meta.size()), loc.content_off, loc.content_len), flush);
 }
 
 bool Store::remove(std::string_view id, bool flush) {
@@ -616,10 +632,11 @@ std::optional<Document> Store::get(std::string_view id) const {
   impl_->ensure_flushed_through(std::max(loc.content_off + loc.content_len,
                                          loc.record_off + format::kRecordHeaderSize + loc.meta_len));
   Document d{read_meta(*body, id, loc), ContentRef(body, loc.content_off, loc.content_len).read_all()};
-  // When the content sits in the same record as the metadata, its checksum is at hand.
+  // Every metadata record carries the CRC of the content its version points at (its own
+  // content, or an earlier record's for a metadata-only version).
   std::string hdr = body->file.pread_string(format::kRecordHeaderSize, loc.record_off);
   format::RecordHeader h = format::decode_record_header(hdr);
-  if (h.content_len == loc.content_len && crc32c::value(d.content) != h.content_crc)
+  if (crc32c::value(d.content) != h.content_crc)
     throw FormatError(body->file.path() + ": content of " + std::string(id) + " at offset " +
                       std::to_string(loc.content_off) + " fails its checksum");
   return d;

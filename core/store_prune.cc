@@ -66,6 +66,9 @@ class PruneWriter {
       nh.content_len = loc.content_len;
       prefix_len = format::kRecordHeaderSize + id.size() + meta.size();
       nh.content_crc = copy_range(loc.content_off, at + prefix_len, loc.content_len, true);
+      if (nh.content_crc != h.content_crc)  // never carry corruption into the new store
+        throw FormatError(old.path() + ": content of " + id + " at offset " + std::to_string(loc.content_off) +
+                          " fails its checksum; prune stopped, run docfs fsck");
       std::string np = format::encode_record_prefix(nh, id, meta);
       body_.pwrite(np.data(), np.size(), at);
     }

@@ -143,7 +143,9 @@ void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
   content_header.content_len = size_;
   content_header.content_crc = crc;
   const std::string meta_bytes = encode_meta(meta);
-  const std::string meta_record = format::encode_record_prefix(format::RecordHeader{}, meta.id, meta_bytes);
+  format::RecordHeader meta_header;  // metadata only; carries the content's CRC
+  meta_header.content_crc = crc;
+  const std::string meta_record = format::encode_record_prefix(meta_header, meta.id, meta_bytes);
   for (;;) {
     const std::string prefix = format::encode_record_prefix(content_header, "", "");
     body_->file.pwrite(prefix.data(), prefix.size(), record_off_);

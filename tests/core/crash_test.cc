@@ -144,6 +144,28 @@ TEST(Corruption, FlippedBodyByteIsDetectedNotServed) {
   EXPECT_NE(r.problems[0].find("content checksum"), std::string::npos) << r.problems[0];
 }
 
+// A metadata-only version points at content in an older record; that content is still
+// checked (the metadata record carries its CRC).
+TEST(Corruption, ContentOfAMetadataOnlyVersionIsChecked) {
+  TempDir t;
+  {
+    auto s = create_store(t / "s");
+    s->put(doc("a", "hello-world-content"));
+    DocumentMeta m = *s->meta("a");
+    m.tags["x"] = "1";
+    s->update_meta(m);
+  }
+  std::string body = read_file(t / "s/body.bin");
+  size_t at = body.find("hello-world-content");
+  ASSERT_NE(at, std::string::npos);
+  body[at] = 'J';
+  write_file(t / "s/body.bin", body);
+  auto s = open_store(t / "s");
+  EXPECT_THROW(s->get("a"), FormatError);
+  s.reset();
+  EXPECT_FALSE(Store::fsck(t / "s", false).ok());
+}
+
 TEST(Corruption, ForeignOrNewerFilesAreRefused) {
   TempDir t;
   { create_store(t / "s")->put(doc("a", "1")); }

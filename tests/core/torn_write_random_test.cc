@@ -114,8 +114,7 @@ TEST(TornWritesRandom, OpensDroppingOnlyTornRecordsOrFailsClearly) {
   const uint64_t trials = env_or("DOCFS_TORN_TRIALS", 300);
   const uint64_t seed = env_or("DOCFS_TORN_SEED", std::random_device{}());
   std::mt19937_64 rng(seed);
-  const bool strict = env_or("DOCFS_TORN_STRICT", 0) != 0;
-  int opened = 0, refused = 0, docs_served = 0, docs_refused = 0, wrong = 0, torn_only = 0, known_bug = 0;
+  int opened = 0, refused = 0, docs_served = 0, docs_refused = 0, wrong = 0, torn_only = 0;
   std::map<std::string, int> kinds;
   for (uint64_t t = 0; t < trials; ++t) {
     SCOPED_TRACE("trial " + std::to_string(t) + " seed " + std::to_string(seed));
@@ -173,14 +172,6 @@ TEST(TornWritesRandom, OpensDroppingOnlyTornRecordsOrFailsClearly) {
       for (const auto& [id, v] : *got) {
         ++docs_served;
         if (!ever[id].count(v)) {
-          // Two known core bugs (reported with reproducers) are counted, not failed, unless
-          // DOCFS_TORN_STRICT=1: (1) get() does not check the content CRC of a
-          // metadata-only version, so a flipped content byte is served; (2) a read-only
-          // open after a torn body applies header entries that follow a dropped one.
-          if (!strict && (kind == 3 || ro)) {
-            ++known_bug;
-            continue;
-          }
           ++wrong;
           std::string known;
           for (const auto& e : ever[id])
@@ -195,10 +186,6 @@ TEST(TornWritesRandom, OpensDroppingOnlyTornRecordsOrFailsClearly) {
       if (kind != 3 && bad == 0) {  // a torn write: the state after some prefix of the history
         bool prefix = false;
         for (const auto& s : snaps) prefix = prefix || s == *got;
-        if (!prefix && ro && !strict) {
-          ++known_bug;
-          continue;
-        }
         EXPECT_TRUE(prefix) << (ro ? "read-only" : "writable")
                             << " open after a torn write is not the state after any prefix of the history ("
                             << got->size() << " documents)";
@@ -207,10 +194,9 @@ TEST(TornWritesRandom, OpensDroppingOnlyTornRecordsOrFailsClearly) {
     }
   }
   std::printf("torn-write trials %llu (seed %llu): opens %d, refused with a clear error %d; documents served %d, "
-              "refused by checksum %d, wrong %d; torn-tail opens equal to a history prefix %d; KNOWN CORE BUG cases %d "
-              "(DOCFS_TORN_STRICT=1 fails on them)\n",
+              "refused by checksum %d, wrong %d; torn-tail opens equal to a history prefix %d\n",
               static_cast<unsigned long long>(trials), static_cast<unsigned long long>(seed), opened, refused,
-              docs_served, docs_refused, wrong, torn_only, known_bug);
+              docs_served, docs_refused, wrong, torn_only);
   EXPECT_EQ(wrong, 0);
 }
 
