@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <future>
 
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -164,10 +165,22 @@ std::string StoreArchiveSource::head() {
 
 namespace {
 
-// Reads the payload in order, hashing every byte exactly once.
+// Reads the payload in order through two large buffers, each byte read from the file once.
+// SHA-256 of each chunk runs on a helper thread while the records in it are parsed and
+// written to the store. `available(n)` (optional) blocks until bytes [0, n) of the file are
+// there: a download may still be filling it.
 class PayloadReader {
  public:
-  PayloadReader(const File& f, uint64_t start, uint64_t end, Progress* p) : f_(f), pos_(start), end_(end), progress_(p) {}
+  static constexpr size_t kChunk = 8u << 20;
+
+  PayloadReader(const File& f, uint64_t start, uint64_t end, Progress* p,
+                const std::function<void(uint64_t)>* available)
+      : f_(f), pos_(start), next_(start), end_(end), progress_(p), available_(available) {
+    ::posix_fadvise(f.fd(), static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
+  }
+  ~PayloadReader() {
+    if (hashing_.valid()) hashing_.wait();
+  }
 
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return end_ - pos_; }
@@ -176,67 +189,116 @@ class PayloadReader {
     if (n > remaining())
       throw FormatError("record " + std::string(what) + " at archive offset " + std::to_string(pos_) + " claims " +
                         std::to_string(n) + " bytes and runs past the end of the payload");
-    std::string s = f_.pread_string(static_cast<size_t>(n), pos_);
-    consumed(s.data(), s.size());
+    std::string s(static_cast<size_t>(n), '\0');
+    copy(s.data(), s.size());
     return s;
   }
   template <typename T>
   T take_le(const char* what) {
-    std::string s = take(sizeof(T), what);
-    return get_le<T>(s.data());
+    if (sizeof(T) > remaining()) take(sizeof(T), what);  // throws
+    char b[sizeof(T)];
+    if (len_ - off_ >= sizeof(T)) {  // the common case: no copy through a string
+      std::memcpy(b, buf_[cur_].data() + off_, sizeof(T));
+      off_ += sizeof(T);
+      pos_ += sizeof(T);
+    } else {
+      copy(b, sizeof(T));
+    }
+    return get_le<T>(b);
   }
-  void consumed(const void* data, size_t n) {
-    hash_.update(data, n);
-    pos_ += n;
-    if (progress_) progress_->add(n);
+  // Copies the next n bytes (n <= remaining()).
+  void copy(void* out, size_t n) {
+    char* o = static_cast<char*>(out);
+    while (n > 0) {
+      if (off_ == len_) refill();
+      size_t k = std::min(n, len_ - off_);
+      std::memcpy(o, buf_[cur_].data() + off_, k);
+      off_ += k;
+      pos_ += k;
+      o += k;
+      n -= k;
+    }
   }
-  // Hashes whatever is left (after a parse failure: was the archive corrupt?).
+  void skip(uint64_t n) {
+    while (n > 0) {
+      if (off_ == len_) refill();
+      size_t k = static_cast<size_t>(std::min<uint64_t>(n, len_ - off_));
+      off_ += k;
+      pos_ += k;
+      n -= k;
+    }
+  }
+  // Reads and hashes whatever is left (after a parse failure: was the archive corrupt?).
   Digest finish_hash() {
     if (done_) return digest_;
-    std::vector<char> buf(1 << 20);
-    while (pos_ < end_) {
-      size_t n = f_.pread(buf.data(), std::min<uint64_t>(buf.size(), end_ - pos_), pos_);
-      if (n == 0) break;
-      consumed(buf.data(), n);
-    }
+    skip(remaining());
+    if (hashing_.valid()) hashing_.get();
     done_ = true;
     digest_ = hash_.finish();
     return digest_;
   }
-  const File& file() const { return f_; }
 
  private:
+  void refill() {
+    if (next_ >= end_) throw FormatError("archive payload ended early");  // guarded by remaining()
+    const int nb = cur_ ^ 1;
+    // The helper may still hash the other buffer: wait before overwriting it.
+    if (hashing_.valid()) hashing_.get();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, end_ - next_));
+    if (available_ && *available_) (*available_)(next_ + want);
+    std::vector<char>& b = buf_[nb];
+    if (b.size() < want) b.resize(kChunk);
+    size_t got = 0;
+    while (got < want) {
+      size_t k = f_.pread(b.data() + got, want - got, next_ + got);
+      if (k == 0) throw FormatError(f_.path() + ": archive ended at offset " + std::to_string(next_ + got) + " (truncated)");
+      got += k;
+    }
+    hashing_ = std::async(std::launch::async, [this, d = b.data(), want] { hash_.update(d, want); });
+    if (progress_) progress_->add(want);
+    cur_ = nb;
+    off_ = 0;
+    len_ = want;
+    next_ += want;
+  }
+
   const File& f_;
-  uint64_t pos_, end_;
+  uint64_t pos_;   // archive offset of the next byte handed out
+  uint64_t next_;  // archive offset of the next byte to read from the file
+  uint64_t end_;
   Progress* progress_;
+  const std::function<void(uint64_t)>* available_;
+  std::vector<char> buf_[2];
+  int cur_ = 0;
+  size_t off_ = 0, len_ = 0;  // within buf_[cur_]
   Sha256 hash_;
+  std::future<void> hashing_;
   bool done_ = false;
   Digest digest_{};
 };
 
-// One document's content for put_stream, read straight from the archive file. Bytes read
-// in order are hashed as they pass; anything put_stream skipped is hashed afterwards.
+// One document's content for put_stream, taken from the reader in order (put_stream reads
+// front to back); anything put_stream did not read is skipped afterwards.
 class ContentFromArchive : public ContentSource {
  public:
-  ContentFromArchive(PayloadReader& r, uint64_t len) : r_(r), base_(r.pos()), len_(len) {}
+  ContentFromArchive(PayloadReader& r, uint64_t len) : r_(r), len_(len) {}
   uint64_t size() const override { return len_; }
   size_t read(uint64_t off, void* buf, size_t n) override {
     if (off >= len_) return 0;
+    if (off != read_) throw IoError(EIO, "archive content read out of order");
     n = static_cast<size_t>(std::min<uint64_t>(n, len_ - off));
-    size_t got = r_.file().pread(buf, n, base_ + off);
-    if (off == hashed_ && got > 0) {
-      r_.consumed(buf, got);
-      hashed_ += got;
-    }
-    return got;
+    r_.copy(buf, n);
+    read_ += n;
+    return n;
   }
   void finish() {
-    if (hashed_ < len_) r_.take(len_ - hashed_, "content");
+    if (read_ < len_) r_.skip(len_ - read_);
+    read_ = len_;
   }
 
  private:
   PayloadReader& r_;
-  uint64_t base_, len_, hashed_ = 0;
+  uint64_t len_, read_ = 0;
 };
 
 std::string parent_of(const std::string& path) {
@@ -267,12 +329,18 @@ void check_pull_destination(const std::string& dest) {
     throw UsageError(EEXIST, "cannot pull into " + dest + ": it is a non-empty directory that is not a docfs store");
 }
 
-UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest_in, Progress* progress,
+UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest, Progress* progress,
                             const std::string& where) {
+  return unpack_archive(f, size, dest, progress, where, nullptr);
+}
+
+UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest_in, Progress* progress,
+                            const std::string& where, const std::function<void(uint64_t)>& available) {
   std::string dest = dest_in;
   while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
   check_pull_destination(dest);
   UnpackResult res;
+  if (available) available(std::min<uint64_t>(size, kArchiveHeaderSize));
   res.header = decode_archive_header(f.pread_string(std::min<uint64_t>(size, kArchiveHeaderSize), 0), where);
   const ArchiveHeader& h = res.header;
   if (h.payload_length != size - kArchiveHeaderSize)
@@ -285,7 +353,7 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
   const std::string tmp = tmpl;
   ::chmod(tmp.c_str(), 0755);
   try {
-    PayloadReader r(f, kArchiveHeaderSize, size, progress);
+    PayloadReader r(f, kArchiveHeaderSize, size, progress, &available);
     try {
       auto store = Store::open(tmp, OpenOptions{.create = true, .read_only = false});
       while (r.remaining() > 0) {

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,5 +88,10 @@ void check_pull_destination(const std::string& dest);
 // FormatError says which check failed.
 UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest, Progress* progress,
                             const std::string& where);
+// Same while the archive still arrives in f: `available(n)` blocks until bytes [0, n) can be
+// read (and throws if they never will, e.g. the download failed). The payload is unpacked
+// and hashed as it comes; the checks and the rename still happen only at the end.
+UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest, Progress* progress,
+                            const std::string& where, const std::function<void(uint64_t)>& available);
 
 }  // namespace docfs::remote

@@ -57,12 +57,18 @@ struct PutOptions {
   Progress* progress = nullptr;
 };
 
+class RangeDownload;  // remote/download.h
+
 // A whole object, readable locally: the file itself for file://, a downloaded (unlinked)
 // temporary file for s3://.
 struct Fetched {
   File file;
   uint64_t size = 0;
   ObjectInfo info;
+  // Set when the download still runs in the background (FetchOptions::background): read
+  // only what download->wait_for(n) says is there. Declared last: destroyed (cancelled and
+  // joined) before the file it writes.
+  std::shared_ptr<RangeDownload> download;
 };
 
 struct FetchOptions {
@@ -71,6 +77,9 @@ struct FetchOptions {
   // Called with the object's info before any payload byte is downloaded; throws to refuse
   // (expired, too large, newer format).
   std::function<void(const ObjectInfo&)> check;
+  // Return as soon as the object's info is known and let the download run on (see
+  // Fetched::download), so the caller can consume the file's prefix while the rest arrives.
+  bool background = false;
 };
 
 class Backend {

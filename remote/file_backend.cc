@@ -156,7 +156,7 @@ Fetched FileBackend::fetch(const std::string& key, const FetchOptions& opts) {
     throw IoError(errno, "open " + path);
   }
   // The open file is a stable snapshot: a concurrent push renames a new file over the name.
-  Fetched out{File(fd, path), 0, {}};
+  Fetched out{File(fd, path), 0, {}, nullptr};
   auto info = info_of(key, &out.file);
   if (!info) throw UsageError(ENOENT, "no key " + key + " on " + url());
   out.info = *info;

@@ -350,18 +350,19 @@ Fetched S3Backend::fetch(const std::string& key, const FetchOptions& opts) {
   auto info = head(key);
   if (!info) throw UsageError(ENOENT, "no key " + key + " on " + url());
   if (opts.check) opts.check(*info);
-  Fetched out{make_temp_file(opts.tmp_dir), info->size, *info};
-  const Target t = object(key);
-  const std::string etag = info->etag;
-  download_ranges(
-      *http_,
-      [&](uint64_t from, uint64_t to) {
-        Params h{{"range", "bytes=" + std::to_string(from) + "-" + std::to_string(to)}};
-        // Every range from the same object version: a concurrent push makes this fail (412).
-        if (!etag.empty()) h.emplace_back("if-match", etag);
-        return make("GET", t, h, nullptr, 0, kEmptySha256);
-      },
-      0, info->size, out.file, opts.progress, "GET " + url() + "/" + key);
+  Fetched out{make_temp_file(opts.tmp_dir), info->size, *info, nullptr};
+  auto build = [this, t = object(key), etag = info->etag](uint64_t from, uint64_t to) {
+    Params h{{"range", "bytes=" + std::to_string(from) + "-" + std::to_string(to)}};
+    // Every range from the same object version: a concurrent push makes this fail (412).
+    if (!etag.empty()) h.emplace_back("if-match", etag);
+    return make("GET", t, h, nullptr, 0, kEmptySha256);
+  };
+  out.download = std::make_shared<RangeDownload>(*http_, build, 0, info->size, out.file, opts.progress,
+                                                 "GET " + url() + "/" + key);
+  if (!opts.background) {
+    out.download->finish();
+    out.download.reset();
+  }
   return out;
 }
 

@@ -72,10 +72,15 @@ PullResult pull_store(Backend& backend, const std::string& key, const std::strin
     check_before_download(i, key, opts.max_bytes);
     if (opts.progress) opts.progress->total = i.size;
   };
+  fo.background = true;
   Fetched f = backend.fetch(key, fo);
-  // file:// hands over the file itself: count the unpack as the progress instead.
-  const bool downloaded = opts.progress && opts.progress->done.load() > 0;
-  UnpackResult u = unpack_archive(f.file, f.size, dest, downloaded ? nullptr : opts.progress, name);
+  // A download still running: unpack (and hash) its contiguous prefix as it arrives. The
+  // store is only renamed into place after every check passed, at the end. file:// hands
+  // over the file itself: count the unpack as the progress instead.
+  std::function<void(uint64_t)> available;
+  if (f.download) available = [d = f.download.get()](uint64_t n) { d->wait_for(n); };
+  UnpackResult u = unpack_archive(f.file, f.size, dest, f.download ? nullptr : opts.progress, name, available);
+  if (f.download) f.download->finish();
   if (u.header.expires_ns && u.header.expires_ns <= now_ns())
     throw UsageError(ENOENT, "key " + key + " expired at " + format_utc(u.header.expires_ns));
   return {u.documents, u.bytes, f.info};
@@ -116,9 +121,13 @@ PullResult pull_url(const std::string& url, const std::string& dest, const PullO
   File f = make_temp_file(parent_dir(dest));
   f.pwrite(first.body.data(), first.body.size(), 0);
   if (opts.progress) opts.progress->add(first.body.size());
+  std::unique_ptr<RangeDownload> rest;
   if (first.status == 206 && total > first.body.size())
-    download_ranges(http, build, first.body.size(), total, f, opts.progress, "GET " + shown);
-  UnpackResult u = unpack_archive(f, total, dest, nullptr, shown);
+    rest = std::make_unique<RangeDownload>(http, build, first.body.size(), total, f, opts.progress, "GET " + shown);
+  std::function<void(uint64_t)> available;
+  if (rest) available = [d = rest.get()](uint64_t n) { d->wait_for(n); };
+  UnpackResult u = unpack_archive(f, total, dest, nullptr, shown, available);
+  if (rest) rest->finish();
   return {u.documents, u.bytes, info};
 }
 
