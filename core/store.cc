@@ -327,13 +327,17 @@ void Store::Impl::require_writable() const {
   if (read_only) throw UsageError(EROFS, "store " + dir + " is open read-only");
 }
 
-void Store::Impl::flush_locked() {
-  // Body before header: an entry must never reach the file before the bytes it names.
-  // On failure the buffers stay, so a later flush retries the same bytes at the same place.
+void Store::Impl::flush_body_locked() {
   if (!body_buf.empty()) {
     body->file.pwrite(body_buf.data(), body_buf.size(), body_end - body_buf.size());
     body_buf.clear();
   }
+}
+
+void Store::Impl::flush_locked() {
+  // Body before header: an entry must never reach the file before the bytes it names.
+  // On failure the buffers stay, so a later flush retries the same bytes at the same place.
+  flush_body_locked();
   if (!header_buf.empty()) {
     header.pwrite(header_buf.data(), header_buf.size(), header_end - header_buf.size());
     header_buf.clear();
@@ -347,8 +351,12 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
   if (flush || content.size() >= kDirectWrite) {
     // Written straight to the file (no copy into the buffer). With flush, all or nothing:
     // if a write fails, both files go back to where they were and the index never hears
-    // of it.
-    flush_locked();
+    // of it. Without flush, only buffered body bytes must go first (they precede this
+    // record); header entries stay buffered, still behind every body byte they name.
+    if (flush)
+      flush_locked();
+    else
+      flush_body_locked();
     uint64_t b0 = body_end, h0 = header_end;
     try {
       body->file.pwrite2(prefix, content, b0);
@@ -356,7 +364,7 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
     } catch (...) {
       try {
         body->file.truncate(b0);
-        header.truncate(h0);
+        if (flush) header.truncate(h0);  // without flush the header file was not touched
       } catch (...) {
       }
       throw;

@@ -78,6 +78,7 @@ class Store::Impl {
   // ---- writes (store.cc) ----
   void require_writable() const;
   void flush_locked();
+  void flush_body_locked();  // only the body buffer (header entries stay buffered)
   // Appends a record (prefix + content; both may be empty) and a header entry, all or
   // nothing when flush is set.
   void append_locked(std::string_view prefix, std::string_view content, const format::Entry& entry,
