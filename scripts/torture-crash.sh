@@ -458,8 +458,18 @@ for ((trial = 1; trial <= COUNT; trial++)); do
     esac
   fi
 
-  # Remount (the writable open drops torn tails), compare, unmount, fsck.
-  if ! mount_fg; then
+  # Remount (the writable open drops torn tails), compare, unmount, fsck. A process that
+  # held the lock (the killed daemon, a killed prune) may still be exiting: the kernel
+  # drops its flock only when its files are closed, so retry briefly on "locked by pid".
+  mounted=0
+  for ((i = 0; i < 50; i++)); do
+    log_size=$(stat -c %s "$WORK/daemon.log" 2>/dev/null || echo 0)
+    if mount_fg; then mounted=1; break; fi
+    tail -c +$((log_size + 1)) "$WORK/daemon.log" | grep -q 'locked by pid' || break
+    forget "$DAEMON_PID"
+    sleep 0.1
+  done
+  if ((!mounted)); then
     echo "trial $trial ($kind): the store FAILED TO OPEN after the kill:" >&2
     if p=$(grep -o 'locked by pid [0-9]*' "$WORK/daemon.log" | tail -1 | grep -o '[0-9]*$'); then
       echo "  lock holder $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
