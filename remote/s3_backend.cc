@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -39,7 +40,10 @@ int64_t parse_http_time(const std::string& s) {
   const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
   if (!end) end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
   if (!end) return 0;
-  return static_cast<int64_t>(timegm(&tm)) * 1000000000;
+  // A server may send any year; one whose nanoseconds do not fit in 64 bits is unknown (0).
+  const int64_t seconds = static_cast<int64_t>(timegm(&tm));
+  if (seconds < 0 || seconds > INT64_MAX / 1000000000) return 0;
+  return seconds * 1000000000;
 }
 
 ObjectInfo info_from_headers(const std::string& key, const HttpResponse& r) {
