@@ -666,6 +666,20 @@ std::vector<std::string> Store::ids() const {
   return out;
 }
 
+std::vector<std::string> Store::ids_in_body_order() const {
+  std::vector<std::pair<uint64_t, std::string>> at;
+  {
+    std::shared_lock lk(impl_->mu);
+    at.reserve(impl_->index.size());
+    impl_->index.for_each([&](std::string_view id, const Location& l) { at.emplace_back(l.content_off, id); });
+  }
+  std::sort(at.begin(), at.end());
+  std::vector<std::string> out;
+  out.reserve(at.size());
+  for (auto& [off, id] : at) out.push_back(std::move(id));
+  return out;
+}
+
 StoreStats Store::stats() const {
   std::shared_lock lk(impl_->mu);
   StoreStats s;

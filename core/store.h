@@ -150,6 +150,9 @@ class Store {
   // store's write methods (a shared lock is held).
   void for_each(const std::function<void(std::string_view id, const Stat&)>& fn) const;
   std::vector<std::string> ids() const;  // sorted
+  // Every live id, ordered by where its content lies in body.bin: reading the documents in
+  // this order reads body.bin front to back (what push and export want from a cold cache).
+  std::vector<std::string> ids_in_body_order() const;
 
   // ---- maintenance ----
   StoreStats stats() const;

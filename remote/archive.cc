@@ -7,9 +7,9 @@
 
 #include <cstring>
 #include <filesystem>
-#include <future>
 
 #include "core/crc32c.h"
+#include "core/store_builder.h"
 #include "core/error.h"
 #include "core/version.h"
 
@@ -96,11 +96,11 @@ ArchiveHeader decode_archive_header(std::string_view b, const std::string& where
 // ---------------------------------------------------------------- packing
 
 StoreArchiveSource::StoreArchiveSource(const Store& store, int64_t created_ns, int64_t expires_ns)
-    : store_(store), hash_(std::make_unique<Sha256>()) {
+    : store_(store), hasher_(std::make_unique<BackgroundSha256>()) {
   header_.docfs_version = DOCFS_VERSION;
   header_.created_ns = created_ns;
   header_.expires_ns = expires_ns;
-  ids_ = store.ids();
+  ids_ = store.ids_in_body_order();  // front to back through body.bin
   // The exact size up front: lets a small archive go in one PUT with a Content-Length.
   for (const auto& id : ids_) {
     auto meta = store.meta(id);
@@ -124,8 +124,7 @@ bool StoreArchiveSource::next_document() {
   return true;
 }
 
-size_t StoreArchiveSource::read(void* buf, size_t n) {
-  char* out = static_cast<char*>(buf);
+size_t StoreArchiveSource::produce(char* out, size_t n) {
   size_t got = 0;
   while (got < n) {
     if (prefix_pos_ < prefix_.size()) {
@@ -144,19 +143,50 @@ size_t StoreArchiveSource::read(void* buf, size_t n) {
     }
     if (!next_document()) break;
   }
-  hash_->update(out, got);
   produced_ += got;
-  if (got == 0 && !finished_) {
-    finished_ = true;
-    if (produced_ != payload_size_)
-      throw IoError(EIO, "store changed while packing: " + std::to_string(produced_) + " bytes instead of " +
-                             std::to_string(payload_size_));
-    header_.sha256 = hash_->finish();
+  return got;
+}
+
+bool StoreArchiveSource::next_stage() {
+  if (finished_) return false;
+  slot_ = (slot_ + 1) % kStages;
+  Stage& st = stages_[slot_];
+  if (st.ticket) hasher_->wait(st.ticket);  // the hasher may still read the old bytes
+  if (st.data.empty()) st.data.resize(kStageSize);
+  st.len = produce(st.data.data(), st.data.size());
+  st.off = 0;
+  if (st.len > 0) {
+    st.ticket = hasher_->submit(st.data.data(), st.len);
+    return true;
+  }
+  st.ticket = 0;
+  finished_ = true;
+  if (produced_ != payload_size_)
+    throw IoError(EIO, "store changed while packing: " + std::to_string(produced_) + " bytes instead of " +
+                           std::to_string(payload_size_));
+  header_.sha256 = hasher_->finish();
+  return false;
+}
+
+size_t StoreArchiveSource::read(void* buf, size_t n) {
+  char* out = static_cast<char*>(buf);
+  size_t got = 0;
+  while (got < n) {
+    Stage& st = stages_[slot_];
+    if (st.off == st.len) {
+      if (!next_stage()) break;
+      continue;
+    }
+    size_t k = std::min(n - got, st.len - st.off);
+    std::memcpy(out + got, st.data.data() + st.off, k);
+    st.off += k;
+    got += k;
   }
   return got;
 }
 
 std::string StoreArchiveSource::head() {
+  if (!finished_ && stages_[slot_].off == stages_[slot_].len) next_stage();  // read() may not have seen the end yet
   if (!finished_) throw std::logic_error("archive head requested before the payload was read");
   return encode_archive_header(header_);
 }
@@ -165,9 +195,9 @@ std::string StoreArchiveSource::head() {
 
 namespace {
 
-// Reads the payload in order through two large buffers, each byte read from the file once.
-// SHA-256 of each chunk runs on a helper thread while the records in it are parsed and
-// written to the store. `available(n)` (optional) blocks until bytes [0, n) of the file are
+// Reads the payload in order through a ring of large buffers, each byte read from the file
+// once. SHA-256 of each chunk runs on a helper thread while the records in it are parsed and
+// written to the store; three buffers let the next read overlap both. `available(n)` (optional) blocks until bytes [0, n) of the file are
 // there: a download may still be filling it.
 class PayloadReader {
  public:
@@ -178,10 +208,6 @@ class PayloadReader {
       : f_(f), pos_(start), next_(start), end_(end), progress_(p), available_(available) {
     ::posix_fadvise(f.fd(), static_cast<off_t>(start), static_cast<off_t>(end - start), POSIX_FADV_SEQUENTIAL);
   }
-  ~PayloadReader() {
-    if (hashing_.valid()) hashing_.wait();
-  }
-
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return end_ - pos_; }
 
@@ -232,7 +258,6 @@ class PayloadReader {
   Digest finish_hash() {
     if (done_) return digest_;
     skip(remaining());
-    if (hashing_.valid()) hashing_.get();
     done_ = true;
     digest_ = hash_.finish();
     return digest_;
@@ -241,9 +266,8 @@ class PayloadReader {
  private:
   void refill() {
     if (next_ >= end_) throw FormatError("archive payload ended early");  // guarded by remaining()
-    const int nb = cur_ ^ 1;
-    // The helper may still hash the other buffer: wait before overwriting it.
-    if (hashing_.valid()) hashing_.get();
+    const int nb = (cur_ + 1) % kBuffers;
+    if (tickets_[nb]) hash_.wait(tickets_[nb]);  // the hasher may still read the old bytes
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, end_ - next_));
     if (available_ && *available_) (*available_)(next_ + want);
     std::vector<char>& b = buf_[nb];
@@ -254,7 +278,7 @@ class PayloadReader {
       if (k == 0) throw FormatError(f_.path() + ": archive ended at offset " + std::to_string(next_ + got) + " (truncated)");
       got += k;
     }
-    hashing_ = std::async(std::launch::async, [this, d = b.data(), want] { hash_.update(d, want); });
+    tickets_[nb] = hash_.submit(b.data(), want);
     if (progress_) progress_->add(want);
     cur_ = nb;
     off_ = 0;
@@ -262,17 +286,18 @@ class PayloadReader {
     next_ += want;
   }
 
+  static constexpr int kBuffers = 3;
   const File& f_;
   uint64_t pos_;   // archive offset of the next byte handed out
   uint64_t next_;  // archive offset of the next byte to read from the file
   uint64_t end_;
   Progress* progress_;
   const std::function<void(uint64_t)>* available_;
-  std::vector<char> buf_[2];
+  std::vector<char> buf_[kBuffers];
+  uint64_t tickets_[kBuffers] = {};  // each buffer's pending hash job
   int cur_ = 0;
   size_t off_ = 0, len_ = 0;  // within buf_[cur_]
-  Sha256 hash_;
-  std::future<void> hashing_;
+  BackgroundSha256 hash_;      // after buf_: stops before they go
   bool done_ = false;
   Digest digest_{};
 };
@@ -355,21 +380,8 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
   try {
     PayloadReader r(f, kArchiveHeaderSize, size, progress, &available);
     try {
-      auto store = Store::open(tmp, OpenOptions{.create = true, .read_only = false});
-      // Start the store's writeback as it grows, so the final fsync has little left to do
-      // (the disk writes overlap the download and the unpack instead of following them).
-      File body_wb;
-      try {
-        body_wb = File::open(tmp + "/body.bin", O_RDONLY);
-      } catch (const Error&) {
-      }
-      uint64_t kicked = r.pos();
+      StoreBuilder store(tmp);
       while (r.remaining() > 0) {
-        if (body_wb.fd() >= 0 && r.pos() - kicked >= (32u << 20)) {
-          store->flush();
-          ::sync_file_range(body_wb.fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
-          kicked = r.pos();
-        }
         uint32_t id_len = r.take_le<uint32_t>("id length");
         std::string id = r.take(id_len, "id");
         uint32_t meta_len = r.take_le<uint32_t>("meta length");
@@ -377,16 +389,18 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
         uint64_t content_len = r.take_le<uint64_t>("content length");
         if (content_len > r.remaining()) throw FormatError("content of " + id + " runs past the end of the payload");
         ContentFromArchive src(r, content_len);
-        store->put_stream(meta, src, false);
+        store.add(meta, src);
         src.finish();
         ++res.documents;
       }
+      // Written and synced while the last chunks are still being hashed; it only becomes
+      // visible (renamed into place) after the checks below.
+      store.finish();
       if (r.finish_hash() != h.sha256)
         throw FormatError(where + ": SHA-256 check failed: the payload does not match the header (corrupt archive)");
       if (res.documents != h.documents)
         throw FormatError(where + ": document count check failed: header says " + std::to_string(h.documents) +
                           ", archive holds " + std::to_string(res.documents));
-      store->sync();
     } catch (...) {
       // A payload that does not parse is most likely corrupt: say so if the hash agrees.
       if (r.finish_hash() != h.sha256)

@@ -20,6 +20,7 @@
 
 #include "core/file_io.h"
 #include "core/store.h"
+#include "remote/background_hash.h"
 #include "remote/backend.h"
 #include "remote/crypto.h"
 
@@ -45,7 +46,9 @@ ArchiveHeader decode_archive_header(std::string_view bytes, const std::string& w
 // Throws FormatError when `version` is newer than this build reads.
 void check_archive_version(uint32_t version, const std::string& where);
 
-// Streams a store as an archive. The store should be opened read-only (a snapshot).
+// Streams a store as an archive. The store should be opened read-only (a snapshot). The
+// payload is staged in a few large buffers that a helper thread hashes while the next ones
+// are read from the store, so read() costs a copy, not a SHA-256.
 class StoreArchiveSource : public UploadSource {
  public:
   StoreArchiveSource(const Store& store, int64_t created_ns, int64_t expires_ns);
@@ -56,7 +59,17 @@ class StoreArchiveSource : public UploadSource {
   uint64_t documents() const { return ids_.size(); }
 
  private:
+  static constexpr size_t kStages = 3;
+  static constexpr size_t kStageSize = 4u << 20;
+  struct Stage {
+    std::vector<char> data;
+    size_t off = 0, len = 0;
+    uint64_t ticket = 0;  // its hash job, 0 when none is pending
+  };
+
   bool next_document();
+  size_t produce(char* out, size_t n);  // the next payload bytes, unhashed
+  bool next_stage();                    // refills the next stage; false at the end
 
   const Store& store_;
   ArchiveHeader header_;
@@ -68,8 +81,10 @@ class StoreArchiveSource : public UploadSource {
   std::optional<ContentRef> content_;
   uint64_t content_pos_ = 0;
   uint64_t produced_ = 0;
-  std::unique_ptr<Sha256> hash_;
+  Stage stages_[kStages];
+  size_t slot_ = 0;
   bool finished_ = false;
+  std::unique_ptr<BackgroundSha256> hasher_;  // after stages_: stops before they go
 };
 
 struct UnpackResult {

@@ -10,6 +10,7 @@
 #include <future>
 #include <vector>
 
+#include "core/direct_file_writer.h"
 #include "core/error.h"
 #include "remote/archive.h"
 #include "remote/key_name.h"
@@ -19,18 +20,6 @@ namespace {
 
 // '~' cannot appear in a key, so temporary files never show up as keys.
 constexpr const char* kTmpPrefix = "tmp~";
-
-void write_all(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw IoError(errno, "write " + path);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
 
 }  // namespace
 
@@ -107,35 +96,25 @@ ObjectInfo FileBackend::put(const std::string& key, UploadSource& src, const Put
   File f(fd, tmp);
   ::fchmod(fd, 0644);
   try {
-    // Two buffers: this thread fills one (reading the store and hashing) while a writer
-    // thread writes the other and starts its writeback early, so the final fsync is short.
+    // This thread fills chunks (reading the store; the source hashes on its own thread)
+    // while earlier chunks are written, several at once.
+    DirectFileWriter out(tmp, f);
+    if (opts.progress) out.on_written = [p = opts.progress](size_t n) { p->add(n); };
     const size_t head = src.head_size();
-    constexpr size_t kBuf = 8u << 20;
-    std::vector<char> bufs[2] = {std::vector<char>(kBuf), std::vector<char>(kBuf)};
-    std::memset(bufs[0].data(), 0, head);  // the head is written last, over these zeros
-    std::future<void> writing;
-    uint64_t offset = 0;
-    for (int cur = 0;; cur ^= 1) {
-      std::vector<char>& buf = bufs[cur];
-      size_t fill = offset == 0 ? head : 0;
-      size_t n = 0;
-      while (fill < buf.size() && (n = src.read(buf.data() + fill, buf.size() - fill)) > 0) fill += n;
-      if (writing.valid()) writing.get();
-      if (fill == 0) break;
-      writing = std::async(std::launch::async, [&, data = buf.data(), fill, at = offset] {
-        write_all(fd, data, fill, tmp);
-        ::sync_file_range(fd, static_cast<off64_t>(at), static_cast<off64_t>(fill), SYNC_FILE_RANGE_WRITE);
-        if (opts.progress) opts.progress->add(fill);
-      });
-      offset += fill;
-      if (n == 0) {
-        writing.get();
-        break;
+    for (bool first = true;; first = false) {
+      char* buf = out.next_buffer();
+      size_t fill = 0;
+      if (first) {
+        std::memset(buf, 0, head);  // the head is written last, over these zeros
+        fill = head;
       }
+      size_t n = 0;
+      while (fill < DirectFileWriter::kChunk && (n = src.read(buf + fill, DirectFileWriter::kChunk - fill)) > 0) fill += n;
+      out.submit(fill);
+      if (fill < DirectFileWriter::kChunk) break;
     }
-    std::string h = src.head();
-    f.pwrite(h.data(), h.size(), 0);
-    f.sync();
+    out.finish(src.head());
+    out.sync();
     if (::rename(tmp.c_str(), (dir_ + "/" + key).c_str()) != 0) throw IoError(errno, "rename " + tmp);
     sync_dir(dir_);
   } catch (...) {

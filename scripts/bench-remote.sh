@@ -7,6 +7,7 @@
 #   BENCH_DIR=/tmp/...   where the stores and files go (needs ~4x BENCH_MB free)
 #   BENCH_RUNS=3         each operation runs this many times, interleaved with its peer;
 #                        the table shows the median (a shared machine is noisy)
+#   BENCH_REMOTES="s3 file"  which halves to run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,13 +15,14 @@ DOCFS=$(realpath "${DOCFS:-$ROOT/build/docfs}")
 MB=${BENCH_MB:-1024}
 DOC_KB=${BENCH_DOC_KB:-256}
 RUNS=${BENCH_RUNS:-3}
+REMOTES=" ${BENCH_REMOTES:-s3 file} "
 AWS=/usr/bin/aws
 [[ -x $DOCFS ]] || { echo "bench-remote: build docfs first (scripts/build.sh) or set DOCFS" >&2; exit 1; }
 [[ -x $AWS ]] || { echo "bench-remote: needs Debian's awscli at $AWS" >&2; exit 1; }
 
 W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/docfs-bench-remote.XXXXXX")
 . tests/s3server/lib.sh
-trap 's3_stop; rm -rf "$W"' EXIT
+trap 's3_stop 2>/dev/null; rm -rf "$W"' EXIT
 export HOME=$W/home AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 unset AWS_CA_BUNDLE AWS_PROFILE DOCFS_REMOTE || true
 mkdir -p "$HOME"
@@ -38,8 +40,10 @@ done
 (cd "$W/src" && ls | xargs -n 512 "$DOCFS" put "$W/store" >/dev/null)
 rm -rf "$W/src"
 
-s3_start "$W/s3" bench 3
-export AWS_ENDPOINT_URL=$S3_ENDPOINT
+if [[ $REMOTES == *" s3 "* ]]; then
+  s3_start "$W/s3" bench 3
+  export AWS_ENDPOINT_URL=$S3_ENDPOINT
+fi
 
 now() { date +%s.%N; }
 timed() { # timed VAR COMMAND...: seconds into VAR
@@ -64,10 +68,11 @@ settle() { for n in "${!SAMPLES[@]}"; do printf -v "$n" '%s' "$(median ${SAMPLES
 
 # Every docfs pull fsyncs the store it builds and every push to file:// fsyncs the object,
 # so the fair peers also sync what they wrote (the plain copies are shown as well).
-"$DOCFS" push "$W/store" bench --remote s3://bench --quiet
-size=$("$DOCFS" keys --remote s3://bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["size"])')
+mkdir -p "$W/remote" "$W/cpdir"
+"$DOCFS" push "$W/store" bench --remote "file://$W/remote" --quiet
+size=$(stat -c %s "$W/remote/bench")
 head -c "$size" /dev/urandom >"$W/file"
-for ((r = 0; r < RUNS; r++)); do
+[[ $REMOTES == *" s3 "* ]] && for ((r = 0; r < RUNS; r++)); do
   sample s3_push "$DOCFS" push "$W/store" bench --remote s3://bench --quiet
   sample aws_up "$AWS" s3 cp --only-show-errors --endpoint-url "$S3_ENDPOINT" "$W/file" s3://bench/file
   rm -rf "$W/pulled-s3" "$W/file.aws"
@@ -77,43 +82,68 @@ for ((r = 0; r < RUNS; r++)); do
   rm -rf "$W/file.aws"
   sample aws_down_sync bash -c "'$AWS' s3 cp --only-show-errors --endpoint-url '$S3_ENDPOINT' s3://bench/file '$W/file.aws' && sync '$W/file.aws'"
 done
-s3_stop
+[[ $REMOTES == *" s3 "* ]] && s3_stop
 
-mkdir -p "$W/remote" "$W/cpdir"
-for ((r = 0; r < RUNS; r++)); do
-  sample file_push "$DOCFS" push "$W/store" bench --remote "file://$W/remote" --quiet
-  rm -f "$W/cpdir/file"
-  sample cp_up cp "$W/file" "$W/cpdir/file"
-  rm -f "$W/cpdir/file2"
-  sample cp_up_sync bash -c "cp '$W/file' '$W/cpdir/file2' && sync '$W/cpdir/file2'"
-  rm -rf "$W/pulled-file"
-  sample file_pull "$DOCFS" pull bench "$W/pulled-file" --remote "file://$W/remote" --quiet
-  rm -f "$W/file.cp"
-  sample cp_down cp "$W/cpdir/file" "$W/file.cp"
-  rm -f "$W/file.cp2"
-  sample cp_down_sync bash -c "cp '$W/cpdir/file' '$W/file.cp2' && sync '$W/file.cp2'"
+# file:// runs twice: with each command's input read just before (warm) and evicted from
+# the page cache (cold), the same for docfs and for cp. (docfs writes the object and the
+# pulled body with O_DIRECT, so without this the peer would read a file the previous step
+# left cached while docfs reads one from the disk.) A push replaces the key's object, so cp
+# replaces its file too: freeing the old copy's space is inside the timed command for both.
+prepare_input() { # prepare_input warm|cold FILE...
+  local mode=$1
+  shift
+  sync
+  if [[ $mode == warm ]]; then
+    cat "$@" >/dev/null
+  else
+    python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"
+  fi
+}
+cp "$W/file" "$W/cpdir/file"
+[[ $REMOTES == *" file "* ]] && for mode in warm cold; do
+  for ((r = 0; r < RUNS; r++)); do
+    prepare_input $mode "$W/store/header.bin" "$W/store/body.bin"
+    sample file_push_$mode "$DOCFS" push "$W/store" bench --remote "file://$W/remote" --quiet
+    prepare_input $mode "$W/file"
+    sample cp_up_$mode bash -c "cp '$W/file' '$W/cpdir/file' && sync '$W/cpdir/file'"
+    rm -rf "$W/pulled-file"
+    prepare_input $mode "$W/remote/bench"
+    sample file_pull_$mode "$DOCFS" pull bench "$W/pulled-file" --remote "file://$W/remote" --quiet
+    rm -f "$W/file.cp"
+    prepare_input $mode "$W/cpdir/file"
+    sample cp_down_$mode bash -c "cp '$W/cpdir/file' '$W/file.cp' && sync '$W/file.cp'"
+  done
 done
 settle
 
 "$DOCFS" export "$W/store" | sha256sum >"$W/a"
-"$DOCFS" export "$W/pulled-s3" | sha256sum >"$W/b"
-"$DOCFS" export "$W/pulled-file" | sha256sum >"$W/c"
-cmp -s "$W/a" "$W/b" && cmp -s "$W/a" "$W/c" || { echo "bench-remote: pulled stores differ!" >&2; exit 1; }
+for r in $REMOTES; do
+  "$DOCFS" export "$W/pulled-$r" | sha256sum >"$W/b"
+  cmp -s "$W/a" "$W/b" || { echo "bench-remote: the store pulled from $r:// differs!" >&2; exit 1; }
+done
 
 mbps() { echo "scale=1; $size / 1048576 / $1" | bc -l; }
 ratio() { echo "scale=2; $2 / $1" | bc -l; }
 echo
 echo "archive: $((size / 1048576)) MiB, $count documents of $DOC_KB KiB; server: s3rver 3.7.1 on 127.0.0.1; median of $RUNS runs"
-row() { printf '%-18s %10s %10s   %-22s %10s %10s %8s\n' "$1" "$2" "$(mbps "$2")" "$3" "$4" "$(mbps "$4")" "$(ratio "$2" "$4")x"; }
-printf '%-18s %10s %10s   %-22s %10s %10s %8s\n' operation seconds MiB/s peer seconds MiB/s ratio
-row "docfs push s3://" "$s3_push" "aws s3 cp (up)" "$aws_up"
-row "docfs pull s3://" "$s3_pull" "aws s3 cp (down)" "$aws_down"
-row "docfs pull s3://" "$s3_pull" "aws s3 cp + sync FILE" "$aws_down_sync"
-row "docfs push file://" "$file_push" "cp (to remote)" "$cp_up"
-row "docfs push file://" "$file_push" "cp + sync FILE" "$cp_up_sync"
-row "docfs pull file://" "$file_pull" "cp (from remote)" "$cp_down"
-row "docfs pull file://" "$file_pull" "cp + sync FILE" "$cp_down_sync"
+row() { printf '%-20s %10s %10s   %-24s %10s %10s %8s\n' "$1" "$2" "$(mbps "$2")" "$3" "$4" "$(mbps "$4")" "$(ratio "$2" "$4")x"; }
+printf '%-20s %10s %10s   %-24s %10s %10s %8s\n' operation seconds MiB/s peer seconds MiB/s ratio
+if [[ $REMOTES == *" s3 "* ]]; then
+  row "docfs push s3://" "$s3_push" "aws s3 cp (up)" "$aws_up"
+  row "docfs pull s3://" "$s3_pull" "aws s3 cp (down)" "$aws_down"
+  row "docfs pull s3://" "$s3_pull" "aws s3 cp + sync FILE" "$aws_down_sync"
+fi
+if [[ $REMOTES == *" file "* ]]; then
+  for mode in warm cold; do
+    push=file_push_$mode cp_up=cp_up_$mode pull=file_pull_$mode cp_down=cp_down_$mode
+    row "push file:// $mode" "${!push}" "cp + sync FILE, $mode" "${!cp_up}"
+    row "pull file:// $mode" "${!pull}" "cp + sync FILE, $mode" "${!cp_down}"
+  done
+fi
 echo "(ratio = peer seconds / docfs seconds: above 1 means docfs is faster. docfs push and pull"
 echo " also hash every byte with SHA-256; pull rebuilds the store and fsyncs it, file:// push"
-echo " fsyncs the object: the fair peers are the '+ sync FILE' rows; an s3:// push is durable"
-echo " once the server answers, like aws s3 cp)"
+echo " fsyncs the object, so cp is followed by sync; an s3:// push is durable once the server"
+echo " answers, like aws s3 cp. warm/cold: the input was read just before / evicted from the"
+echo " page cache, for both sides alike)"

@@ -1,0 +1,108 @@
+#include "core/store_builder.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+
+#include "core/crc32c.h"
+#include "core/error.h"
+#include "core/store_format.h"
+#include "core/store_impl.h"
+
+namespace docfs {
+
+StoreBuilder::StoreBuilder(const std::string& dir)
+    : dir_(dir),
+      body_(File::open(dir + "/body.bin", O_RDWR | O_CREAT | O_EXCL, 0644)),
+      header_(File::open(dir + "/header.bin.new", O_RDWR | O_CREAT | O_TRUNC, 0644)),
+      out_(dir + "/body.bin", body_) {
+  format::FileHeader fh{format::kFormatVersion, new_generation()};
+  header_buf_ = format::encode_file_header(format::kHeaderMagic, fh);
+  next_chunk();
+  std::string b = format::encode_file_header(format::kBodyMagic, fh);
+  append(b.data(), b.size());
+}
+
+StoreBuilder::~StoreBuilder() = default;
+
+void StoreBuilder::next_chunk() {
+  if (chunk_) {
+    out_.submit(fill_);
+    chunk_start_ += fill_;
+  }
+  chunk_ = out_.next_buffer();
+  fill_ = 0;
+}
+
+void StoreBuilder::append(const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    if (fill_ == DirectFileWriter::kChunk) next_chunk();
+    size_t k = std::min(n, DirectFileWriter::kChunk - fill_);
+    std::memcpy(chunk_ + fill_, c, k);
+    fill_ += k;
+    body_end_ += k;
+    c += k;
+    n -= k;
+  }
+}
+
+void StoreBuilder::add(const DocumentMeta& meta_in, ContentSource& src) {
+  if (finished_) throw std::logic_error("StoreBuilder::add after finish");
+  if (IdError e = check_id(meta_in.id); e != IdError::kOk)
+    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
+                     describe_id_error(e, meta_in.id));
+  const std::string meta = encode_meta(meta_in);
+  if (meta.size() > format::kMaxMetaLength)
+    throw UsageError(E2BIG, "metadata of " + meta_in.id + " is " + std::to_string(meta.size()) + " bytes, the limit is " +
+                                std::to_string(format::kMaxMetaLength));
+  const uint64_t len = src.size();
+  // The prefix carries the content's CRC, known only once the content has been read: leave
+  // room for it and fill it in afterwards.
+  const uint64_t record_off = body_end_;
+  const size_t prefix_len = format::kRecordHeaderSize + meta_in.id.size() + meta.size();
+  std::string zeros(prefix_len, '\0');
+  append(zeros.data(), zeros.size());
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < len;) {
+    if (fill_ == DirectFileWriter::kChunk) next_chunk();
+    size_t want = static_cast<size_t>(std::min<uint64_t>(len - done, DirectFileWriter::kChunk - fill_));
+    size_t n = src.read(done, chunk_ + fill_, want);
+    if (n == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");
+    crc = crc32c::extend(crc, chunk_ + fill_, n);
+    fill_ += n;
+    body_end_ += n;
+    done += n;
+  }
+  format::RecordHeader h;
+  h.content_len = len;
+  h.content_crc = crc;
+  std::string prefix = format::encode_record_prefix(h, meta_in.id, meta);
+  if (record_off >= chunk_start_)
+    std::memcpy(chunk_ + (record_off - chunk_start_), prefix.data(), prefix.size());
+  else
+    patches_.emplace_back(record_off, std::move(prefix));
+  format::Entry e;
+  e.type = format::EntryType::kPut;
+  e.put = format::PutEntry{meta_in.id, record_off, static_cast<uint32_t>(meta.size()), record_off + prefix_len, len,
+                           meta_in.mode, meta_in.uid, meta_in.gid, meta_in.mtime_ns, meta_in.ctime_ns};
+  header_buf_ += format::encode_entry(e);
+  ++documents_;
+}
+
+void StoreBuilder::finish() {
+  if (finished_) return;
+  finished_ = true;
+  out_.submit(fill_);
+  out_.finish();
+  for (const auto& [off, bytes] : patches_) body_.pwrite(bytes.data(), bytes.size(), off);
+  out_.sync();
+  // header.bin last: a store is valid once header.bin exists (as Store::open creates one).
+  header_.pwrite(header_buf_.data(), header_buf_.size(), 0);
+  header_.sync();
+  const std::string hpath = dir_ + "/header.bin";
+  if (::rename((hpath + ".new").c_str(), hpath.c_str()) != 0) throw IoError(errno, "rename " + hpath + ".new");
+  sync_dir(dir_);
+}
+
+}  // namespace docfs
