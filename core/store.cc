@@ -25,6 +25,7 @@ constexpr size_t kFlushThreshold = 4u << 20;     // buffered bytes before an aut
 constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass the buffer
 constexpr size_t kCopyChunk = 1u << 20;
 constexpr size_t kDirectWrite = 32u << 10;      // contents this big skip the buffer copy
+constexpr uint64_t kWritebackChunk = 8u << 20;  // start writeback of body.bin every this many bytes
 
 void check_id_or_throw(std::string_view id) {
   IdError e = check_id(id);
@@ -331,7 +332,19 @@ void Store::Impl::flush_body_locked() {
   if (!body_buf.empty()) {
     body->file.pwrite(body_buf.data(), body_buf.size(), body_end - body_buf.size());
     body_buf.clear();
+    start_writeback_locked(body_end);
   }
+}
+
+void Store::Impl::start_writeback_locked(uint64_t end) {
+  // Whole pages only: the page still being filled would otherwise be under writeback when
+  // the next append lands in it, and that append would wait for the disk.
+  end &= ~uint64_t{4095};
+  if (end < body->writeback_mark + kWritebackChunk) return;
+  // Only a hint: an error here (say EIO) comes back from the fsync that matters.
+  ::sync_file_range(body->file.fd(), static_cast<off64_t>(body->writeback_mark),
+                    static_cast<off64_t>(end - body->writeback_mark), SYNC_FILE_RANGE_WRITE);
+  body->writeback_mark = end;
 }
 
 void Store::Impl::flush_locked() {
@@ -370,6 +383,7 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
       throw;
     }
     body_end += record_size;
+    start_writeback_locked(body_end);
     if (!flush) header_buf += entry_bytes;
     header_end += entry_bytes.size();
   } else {

@@ -21,6 +21,7 @@ class BodyFile {
  public:
   explicit BodyFile(File f) : file(std::move(f)) {}
   File file;
+  uint64_t writeback_mark = 0;  // writeback was started for bytes before this (Impl::mu)
 };
 
 // Result of reading header.bin entries from some offset to its end.
@@ -79,6 +80,10 @@ class Store::Impl {
   void require_writable() const;
   void flush_locked();
   void flush_body_locked();  // only the body buffer (header entries stay buffered)
+  // Body bytes up to `end` were just written: every few MiB, start their writeback (like
+  // RocksDB's bytes_per_sync), so the disk works while more is appended and a later sync()
+  // waits for little instead of writing everything at once.
+  void start_writeback_locked(uint64_t end);
   // Appends a record (prefix + content; both may be empty) and a header entry, all or
   // nothing when flush is set.
   void append_locked(std::string_view prefix, std::string_view content, const format::Entry& entry,
