@@ -1,6 +1,7 @@
 #include "remote/archive.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -333,6 +334,22 @@ std::string parent_of(const std::string& path) {
 
 bool is_store_dir(const std::string& dir) { return path_exists(dir + "/header.bin"); }
 
+// A pull builds its store in DIR/.NAME.pull-PID-XXXXXX. One that was killed leaves that
+// directory behind: the next pull to the same destination removes those whose PID is gone.
+void remove_abandoned_pulls(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // PID-XXXXXX
+    const size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || rest.find_first_not_of("0123456789") != dash) continue;
+    const long pid = std::strtol(rest.c_str(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    remove_tree(e.path().string());
+  }
+}
+
 }  // namespace
 
 void check_pull_destination(const std::string& dest) {
@@ -373,7 +390,9 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
                       std::to_string(kArchiveHeaderSize + h.payload_length) + " bytes, the object has " +
                       std::to_string(size) + (size < kArchiveHeaderSize + h.payload_length ? " (truncated)" : " (trailing bytes)"));
 
-  std::string tmpl = parent_of(dest) + "/." + std::filesystem::path(dest).filename().string() + ".pull-XXXXXX";
+  const std::string tmp_prefix = "." + std::filesystem::path(dest).filename().string() + ".pull-";
+  remove_abandoned_pulls(parent_of(dest), tmp_prefix);
+  std::string tmpl = parent_of(dest) + "/" + tmp_prefix + std::to_string(::getpid()) + "-XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw IoError(errno, "create temporary directory next to " + dest);
   const std::string tmp = tmpl;
   ::chmod(tmp.c_str(), 0755);
