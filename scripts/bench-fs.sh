@@ -15,7 +15,7 @@
 #   BENCH_REMOTE       1 (default): also the .remote/ table against s3fs on a local s3rver
 #                      (needs node and tests/s3server installed, and s3fs); 0 skips it
 #   BENCH_REMOTE_ONLY  1: only the .remote/ table
-# Needs root and ~2.5x BENCH_BIG_MB of disk. passthrough_ll holds one fd per file it has
+# Needs root and ~10x BENCH_BIG_MB of disk. passthrough_ll holds one fd per file it has
 # seen: BENCH_MANY_FILES must stay below the hard `ulimit -n` (raised when allowed).
 set -euo pipefail
 
@@ -37,12 +37,14 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 PT_PID=
 S3_PID=
+S3FS_PID=
 cleanup() {
   set +e
   for m in "$W/mnt_docfs" "$W/mnt_pt" "$W/mnt_ra" "$W/mnt_rb" "$W/mnt_s3fs"; do
     grep -q " $m fuse" /proc/mounts && fusermount3 -uz "$m"
   done
   [ -n "$PT_PID" ] && kill "$PT_PID" 2>/dev/null
+  [ -n "$S3FS_PID" ] && kill -9 "$S3FS_PID" 2>/dev/null  # before its server goes
   [ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null
   rm -rf "$W"
 }
@@ -109,7 +111,11 @@ bench_remote() {
   "$DOCFS" mount "$W/store_ra" "$ra" --remote s3://bkt/docfs -o "$opts"
   echo "S3RVER:S3RVER" >"$W/s3pass"
   chmod 600 "$W/s3pass"
-  s3fs bkt "$s3m" -o "use_path_request_style,url=$S3_ENDPOINT,passwd_file=$W/s3pass"
+  # In the foreground (backgrounded here) so cleanup knows its PID: a lazily unmounted s3fs
+  # whose server is gone retries forever and keeps a cp stuck in the kernel.
+  s3fs bkt "$s3m" -f -o "use_path_request_style,url=$S3_ENDPOINT,passwd_file=$W/s3pass" 2>>"$W/s3fs.log" &
+  S3FS_PID=$!
+  for _ in $(seq 1 200); do grep -q " $s3m fuse" /proc/mounts && break; sleep 0.05; done
   mkdir "$s3m/s3fs"
 
   # cp -r into a key, then fsync of the key directory (returns after the push).
@@ -180,11 +186,26 @@ evict() {
 }
 
 # --- sequential write and read of one big file ---
+# Three alternating rounds, the page cache dropped before each run and each target keeping
+# its best: on a VM, fresh page-cache memory costs more than memory freed a moment ago, so
+# a single run in a fixed order measures the order as much as the filesystem.
+w="seq write ${BIG_MB} MiB (MiB/s)"
+# Each round writes a new file (nothing is deleted in between, so docfs has no garbage to
+# compact while the others run); the last one is read back below.
+for round in 1 2 3; do
+  for t in "${TARGETS[@]}"; do
+    d=${DIRS[$t]}
+    sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+    best=${RESULT[$w,$t]:-0}
+    s=$(now)
+    dd if=/dev/zero of="$d/big$round" bs=1M count="$BIG_MB" conv=fsync status=none
+    record "$w" "$t" "$BIG_MB" "$s" "$(now)"
+    RESULT[$w,$t]=$(awk -v a="$best" -v b="${RESULT[$w,$t]}" 'BEGIN { print (a > b ? a : b) }')
+  done
+done
 for t in "${TARGETS[@]}"; do
-  d=${DIRS[$t]}
-  s=$(now)
-  dd if=/dev/zero of="$d/big" bs=1M count="$BIG_MB" conv=fsync status=none
-  record "seq write ${BIG_MB} MiB (MiB/s)" "$t" "$BIG_MB" "$s" "$(now)"
+  rm -f "${DIRS[$t]}/big1" "${DIRS[$t]}/big2"
+  mv "${DIRS[$t]}/big3" "${DIRS[$t]}/big"
 done
 remount
 for t in "${TARGETS[@]}"; do
