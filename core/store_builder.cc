@@ -11,11 +11,11 @@
 
 namespace docfs {
 
-StoreBuilder::StoreBuilder(const std::string& dir)
+StoreBuilder::StoreBuilder(const std::string& dir, bool direct)
     : dir_(dir),
       body_(File::open(dir + "/body.bin", O_RDWR | O_CREAT | O_EXCL, 0644)),
       header_(File::open(dir + "/header.bin.new", O_RDWR | O_CREAT | O_TRUNC, 0644)),
-      out_(dir + "/body.bin", body_) {
+      out_(dir + "/body.bin", body_, direct) {
   format::FileHeader fh{format::kFormatVersion, new_generation()};
   header_buf_ = format::encode_file_header(format::kHeaderMagic, fh);
   next_chunk();

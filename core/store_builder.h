@@ -20,7 +20,9 @@ namespace docfs {
 class StoreBuilder {
  public:
   // `dir` must exist and hold no store; body.bin and header.bin are created in it.
-  explicit StoreBuilder(const std::string& dir);
+  // direct=false writes body.bin through the page cache (it stays cached for the readers
+  // that are likely to come next; worth it for small stores).
+  explicit StoreBuilder(const std::string& dir, bool direct = true);
   ~StoreBuilder();
   StoreBuilder(const StoreBuilder&) = delete;
   StoreBuilder& operator=(const StoreBuilder&) = delete;

@@ -19,6 +19,7 @@ namespace {
 
 constexpr char kMagic[8] = {'D', 'O', 'C', 'F', 'S', 'A', 'R', 'C'};
 constexpr size_t kCrcOffset = 96;
+constexpr uint64_t kDirectPullBytes = 64u << 20;  // pulls this big write body.bin with O_DIRECT
 
 template <typename T>
 void put_le(std::string& out, T v) {
@@ -399,7 +400,9 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
   try {
     PayloadReader r(f, kArchiveHeaderSize, size, progress, &available);
     try {
-      StoreBuilder store(tmp);
+      // A big array is written around the page cache (it would only evict the user's
+      // working set); a small one through it, so its first readers find it cached.
+      StoreBuilder store(tmp, size >= kDirectPullBytes);
       while (r.remaining() > 0) {
         uint32_t id_len = r.take_le<uint32_t>("id length");
         std::string id = r.take(id_len, "id");

@@ -91,7 +91,10 @@ TEST(DirectFileWriter, EverySizeAroundTheBoundaries) {
   }
 }
 
-TEST(StoreBuilder, BuildsAStoreThatOpensAndChecksClean) {
+class StoreBuilderModes : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(DirectAndBuffered, StoreBuilderModes, ::testing::Bool());
+
+TEST_P(StoreBuilderModes, BuildsAStoreThatOpensAndChecksClean) {
   TempDir t;
   const std::string dir = t / "built";
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
@@ -109,7 +112,7 @@ TEST(StoreBuilder, BuildsAStoreThatOpensAndChecksClean) {
   }
   Document again = docfs::testing::doc("dir/d1", "the second version wins");
   {
-    StoreBuilder b(dir);
+    StoreBuilder b(dir, GetParam());
     for (const auto& d : docs) {
       StringContent c(d.content, 100000);  // short reads, as from an archive buffer
       b.add(d.meta, c);
