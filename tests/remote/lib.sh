@@ -14,6 +14,7 @@ unset DOCFS_REMOTE AWS_PROFILE AWS_DEFAULT_PROFILE AWS_CA_BUNDLE AWS_ENDPOINT_UR
 
 . "$DOCFS_SOURCE_DIR/tests/s3server/lib.sh"
 _SERVERS=()
+_MOUNTS=()  # filesystems a test mounted under $WORK, unmounted by the trap
 
 _cleanup() {
   local rc=$?
@@ -23,6 +24,7 @@ _cleanup() {
     kill "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
+  for p in "${_MOUNTS[@]}"; do umount -l "$p"; done
   rm -rf "$WORK"
   if [ $rc -eq 0 ]; then
     echo "PASS: $(basename "$0"): $_CHECKS checks"

@@ -64,6 +64,25 @@ check "local store untouched by every refused pull" test "$before" == "$(fingerp
 check "no pull leftovers next to the store" bash -c "! ls -A '$WORK' | grep -q '\.pull-'"
 check "--max-bytes above the size pulls" "$DOCFS" pull k1 got3 --max-bytes 1G
 
+# ---- disk full: a 16 MiB filesystem for the remote and for a pull's destination
+mkdir "$WORK/full"
+if mount -t tmpfs -o size=16m tmpfs "$WORK/full" 2>/dev/null; then
+  _MOUNTS+=("$WORK/full")
+  check "push small to the small filesystem" "$DOCFS" push small keep --remote "file://$WORK/full/remote"
+  check_fails "push of a 35 MiB array to it fails, saying why" 1 "No space left on device" \
+    "$DOCFS" push big keep --remote "file://$WORK/full/remote"
+  check "no temporary file is left in the remote" test "$(ls -A "$WORK/full/remote")" == keep
+  check "the key still pulls its old array" "$DOCFS" pull keep "$WORK/keep-back" --remote "file://$WORK/full/remote"
+  check "which is the small store" same_store small "$WORK/keep-back"
+  "$DOCFS" pull keep "$WORK/full/dest" --remote "file://$WORK/full/remote" >/dev/null
+  before=$(fingerprint "$WORK/full/dest")
+  check_fails "pull of a 35 MiB array onto it fails, saying why" 1 "No space left on device" "$DOCFS" pull k1 "$WORK/full/dest"
+  check "the destination store is untouched" test "$before" == "$(fingerprint "$WORK/full/dest")"
+  check "nothing is left beside it" test "$(ls -A "$WORK/full" | tr '\n' ' ')" == "dest remote "
+else
+  echo "# skip: cannot mount a tmpfs here (not root?)"
+fi
+
 # ---- destinations that a pull must not replace
 mkdir notastore; echo x >notastore/file
 check_fails "non-empty non-store directory refused" 1 "not a docfs store" "$DOCFS" pull k1 notastore
