@@ -25,14 +25,6 @@ constexpr size_t kFlushThreshold = 4u << 20;     // buffered bytes before an aut
 constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass the buffer
 constexpr size_t kCopyChunk = 1u << 20;
 constexpr size_t kDirectWrite = 32u << 10;      // contents this big skip the buffer copy
-constexpr uint64_t kWritebackChunk = 8u << 20;  // start writeback of body.bin every this many bytes
-
-void check_id_or_throw(std::string_view id) {
-  IdError e = check_id(id);
-  if (e != IdError::kOk)
-    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
-                     describe_id_error(e, id));
-}
 
 Location location_of(const format::PutEntry& p) {
   Location l;
@@ -57,6 +49,25 @@ uint64_t live_size(std::string_view id, const Location& l) {
   return format::kRecordHeaderSize + id.size() + l.meta_len + l.content_len;
 }
 
+}  // namespace
+
+// ---------------------------------------------------------------- record helpers
+
+void check_id_or_throw(std::string_view id) {
+  IdError e = check_id(id);
+  if (e != IdError::kOk)
+    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
+                     describe_id_error(e, id));
+}
+
+std::string encode_meta_checked(const DocumentMeta& m) {
+  std::string meta = encode_meta(m);
+  if (meta.size() > format::kMaxMetaLength)
+    throw UsageError(E2BIG, "metadata of " + m.id + " is " + std::to_string(meta.size()) +
+                                " bytes, the limit is " + std::to_string(format::kMaxMetaLength));
+  return meta;
+}
+
 Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len,
                 uint64_t content_off, uint64_t content_len) {
   Entry e;
@@ -66,7 +77,15 @@ Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len,
   return e;
 }
 
-}  // namespace
+uint64_t start_writeback(const File& f, uint64_t mark, uint64_t end) {
+  // Whole pages only: the page still being filled would otherwise be under writeback when
+  // the next write lands in it, and that write would wait for the disk.
+  end &= ~uint64_t{4095};
+  if (end < mark + kWritebackChunk) return mark;
+  // Only a hint: an error here (say EIO) comes back from the fsync that matters.
+  ::sync_file_range(f.fd(), static_cast<off64_t>(mark), static_cast<off64_t>(end - mark), SYNC_FILE_RANGE_WRITE);
+  return end;
+}
 
 uint64_t new_generation() {
   std::random_device rd;
@@ -332,19 +351,8 @@ void Store::Impl::flush_body_locked() {
   if (!body_buf.empty()) {
     body->file.pwrite(body_buf.data(), body_buf.size(), body_end - body_buf.size());
     body_buf.clear();
-    start_writeback_locked(body_end);
+    body->writeback_mark = start_writeback(body->file, body->writeback_mark, body_end);
   }
-}
-
-void Store::Impl::start_writeback_locked(uint64_t end) {
-  // Whole pages only: the page still being filled would otherwise be under writeback when
-  // the next append lands in it, and that append would wait for the disk.
-  end &= ~uint64_t{4095};
-  if (end < body->writeback_mark + kWritebackChunk) return;
-  // Only a hint: an error here (say EIO) comes back from the fsync that matters.
-  ::sync_file_range(body->file.fd(), static_cast<off64_t>(body->writeback_mark),
-                    static_cast<off64_t>(end - body->writeback_mark), SYNC_FILE_RANGE_WRITE);
-  body->writeback_mark = end;
 }
 
 void Store::Impl::flush_locked() {
@@ -383,7 +391,7 @@ void Store::Impl::append_locked(std::string_view prefix, std::string_view conten
       throw;
     }
     body_end += record_size;
-    start_writeback_locked(body_end);
+    body->writeback_mark = start_writeback(body->file, body->writeback_mark, body_end);
     if (!flush) header_buf += entry_bytes;
     header_end += entry_bytes.size();
   } else {
@@ -430,10 +438,7 @@ void Store::put(const Document& doc, bool flush) {
     put_stream(doc.meta, src, flush);
     return;
   }
-  std::string meta = encode_meta(doc.meta);
-  if (meta.size() > format::kMaxMetaLength)
-    throw UsageError(E2BIG, "metadata of " + doc.meta.id + " is " + std::to_string(meta.size()) +
-                                " bytes, the limit is " + std::to_string(format::kMaxMetaLength));
+  std::string meta = encode_meta_checked(doc.meta);
   format::RecordHeader h;
   h.content_len = doc.content.size();
   h.content_crc = crc32c::value(doc.content);
@@ -460,7 +465,7 @@ void Store::put_stream(const DocumentMeta& meta_in, ContentSource& src, bool flu
     put(d, flush);
     return;
   }
-  std::string meta = encode_meta(meta_in);
+  std::string meta = encode_meta_checked(meta_in);
   std::shared_lock gate(impl_->stream_gate);
   uint64_t off, total;
   const uint64_t prefix_len = format::kRecordHeaderSize + meta_in.id.size() + meta.size();
@@ -529,7 +534,7 @@ void Store::extend(const std::vector<Document>& docs) {
 
 void Store::update_meta(const DocumentMeta& m, bool flush) {
   check_id_or_throw(m.id);
-  std::string meta = encode_meta(m);
+  std::string meta = encode_meta_checked(m);
   std::unique_lock lk(impl_->mu);
   impl_->require_writable();
   const Location* cur = impl_->index.find(m.id);

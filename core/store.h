@@ -212,7 +212,7 @@ class StreamWriter {
   bool committed_ = false;   // the current bytes are a published version: copy on write
   bool sequential_ = true;   // written strictly front to back so far
   uint32_t crc_ = 0;         // CRC-32C of [0, size_) while sequential_
-  uint64_t writeback_mark_ = 0;  // content bytes before this have had writeback started
+  uint64_t writeback_mark_ = 0;  // body.bin offset: writeback was started for bytes before it
 };
 
 // pid of the process holding the writer lock of `dir`, or 0 if none.

@@ -49,13 +49,8 @@ void StoreBuilder::append(const void* p, size_t n) {
 
 void StoreBuilder::add(const DocumentMeta& meta_in, ContentSource& src) {
   if (finished_) throw std::logic_error("StoreBuilder::add after finish");
-  if (IdError e = check_id(meta_in.id); e != IdError::kOk)
-    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
-                     describe_id_error(e, meta_in.id));
-  const std::string meta = encode_meta(meta_in);
-  if (meta.size() > format::kMaxMetaLength)
-    throw UsageError(E2BIG, "metadata of " + meta_in.id + " is " + std::to_string(meta.size()) + " bytes, the limit is " +
-                                std::to_string(format::kMaxMetaLength));
+  check_id_or_throw(meta_in.id);
+  const std::string meta = encode_meta_checked(meta_in);
   const uint64_t len = src.size();
   // The prefix carries the content's CRC, known only once the content has been read: leave
   // room for it and fill it in afterwards.
@@ -82,11 +77,8 @@ void StoreBuilder::add(const DocumentMeta& meta_in, ContentSource& src) {
     std::memcpy(chunk_ + (record_off - chunk_start_), prefix.data(), prefix.size());
   else
     patches_.emplace_back(record_off, std::move(prefix));
-  format::Entry e;
-  e.type = format::EntryType::kPut;
-  e.put = format::PutEntry{meta_in.id, record_off, static_cast<uint32_t>(meta.size()), record_off + prefix_len, len,
-                           meta_in.mode, meta_in.uid, meta_in.gid, meta_in.mtime_ns, meta_in.ctime_ns};
-  header_buf_ += format::encode_entry(e);
+  header_buf_ += format::encode_entry(
+      put_entry(meta_in, record_off, static_cast<uint32_t>(meta.size()), record_off + prefix_len, len));
   ++documents_;
 }
 

@@ -80,10 +80,6 @@ class Store::Impl {
   void require_writable() const;
   void flush_locked();
   void flush_body_locked();  // only the body buffer (header entries stay buffered)
-  // Body bytes up to `end` were just written: every few MiB, start their writeback (like
-  // RocksDB's bytes_per_sync), so the disk works while more is appended and a later sync()
-  // waits for little instead of writing everything at once.
-  void start_writeback_locked(uint64_t end);
   // Appends a record (prefix + content; both may be empty) and a header entry, all or
   // nothing when flush is set.
   void append_locked(std::string_view prefix, std::string_view content, const format::Entry& entry,
@@ -100,5 +96,19 @@ class Store::Impl {
 
 // A fresh random generation for a new header/body pair.
 uint64_t new_generation();
+
+// ---- shared by every writer of records (Store, StreamWriter, StoreBuilder) ----
+// UsageError naming the rule an id breaks (ENAMETOOLONG or EINVAL).
+void check_id_or_throw(std::string_view id);
+// encode_meta, refused with E2BIG above format::kMaxMetaLength (fsck would call it corrupt).
+std::string encode_meta_checked(const DocumentMeta& m);
+// The put entry for a version of m whose record is at record_off.
+format::Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len, uint64_t content_off,
+                        uint64_t content_len);
+// Bytes of f before `end` were just written and writeback was started for those before
+// `mark`: once kWritebackChunk of whole pages have gathered, start theirs (like RocksDB's
+// bytes_per_sync) so a later fsync waits for little. Returns the new mark.
+inline constexpr uint64_t kWritebackChunk = 8u << 20;
+uint64_t start_writeback(const File& f, uint64_t mark, uint64_t end);
 
 }  // namespace docfs

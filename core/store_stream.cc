@@ -15,7 +15,6 @@ namespace docfs {
 namespace {
 
 constexpr uint64_t kMinReservation = 64u << 20;
-constexpr uint64_t kWritebackChunk = 8u << 20;
 
 // Copies n bytes between two body files (or within one) in the kernel when it can.
 void copy_bytes(const File& from, uint64_t from_off, const File& to, uint64_t to_off, uint64_t n) {
@@ -67,7 +66,7 @@ void StreamWriter::reserve(uint64_t capacity, bool force_move) {
     old_record = record_off_;
     body_ = s.body;
     record_off_ = s.body_end;
-    writeback_mark_ = 0;
+    writeback_mark_ = record_off_;
     s.body_end += format::kRecordHeaderSize + capacity;
   }
   const bool had_bytes = reserved_ && size_ > 0;
@@ -91,14 +90,7 @@ void StreamWriter::write(uint64_t off, const void* data, size_t n) {
   const uint64_t base = record_off_ + format::kRecordHeaderSize;
   body_->file.pwrite(data, n, base + off);
   size_ = std::max(size_, end);
-  // Start writeback of whole pages every few MiB, as Store's appends do: a big copy's
-  // final fsync then waits for little. Only a hint; fsync reports any error.
-  const uint64_t written = (base + size_) & ~uint64_t{4095};
-  if (written >= base + writeback_mark_ + kWritebackChunk) {
-    ::sync_file_range(body_->file.fd(), static_cast<off64_t>(base + writeback_mark_),
-                      static_cast<off64_t>(written - base - writeback_mark_), SYNC_FILE_RANGE_WRITE);
-    writeback_mark_ = written - base;
-  }
+  writeback_mark_ = start_writeback(body_->file, writeback_mark_, base + size_);  // as Store's appends do
 }
 
 size_t StreamWriter::read(uint64_t off, void* buf, size_t n) const {

@@ -10,8 +10,8 @@
 #include <filesystem>
 
 #include "core/crc32c.h"
-#include "core/store_builder.h"
 #include "core/error.h"
+#include "core/store_builder.h"
 #include "core/version.h"
 
 namespace docfs::remote {
@@ -199,8 +199,9 @@ namespace {
 
 // Reads the payload in order through a ring of large buffers, each byte read from the file
 // once. SHA-256 of each chunk runs on a helper thread while the records in it are parsed and
-// written to the store; three buffers let the next read overlap both. `available(n)` (optional) blocks until bytes [0, n) of the file are
-// there: a download may still be filling it.
+// written to the store; three buffers let the next read overlap both. `available(n)`
+// (optional) blocks until bytes [0, n) of the file are there: a download may still be
+// filling it.
 class PayloadReader {
  public:
   static constexpr size_t kChunk = 8u << 20;

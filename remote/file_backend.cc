@@ -7,7 +7,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <future>
 #include <vector>
 
 #include "core/direct_file_writer.h"

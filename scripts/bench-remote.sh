@@ -67,7 +67,7 @@ sample() { # sample NAME COMMAND...: one timed run appended to SAMPLES[NAME]
 settle() { for n in "${!SAMPLES[@]}"; do printf -v "$n" '%s' "$(median ${SAMPLES[$n]})"; done; }
 
 # Every docfs pull fsyncs the store it builds and every push to file:// fsyncs the object,
-# so the fair peers also sync what they wrote (the plain copies are shown as well).
+# so the fair peers also sync what they wrote (for s3:// the plain download is shown too).
 mkdir -p "$W/remote" "$W/cpdir"
 "$DOCFS" push "$W/store" bench --remote "file://$W/remote" --quiet
 size=$(stat -c %s "$W/remote/bench")

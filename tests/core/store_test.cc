@@ -158,6 +158,32 @@ TEST(Store, LargeContentStreamsAndReadsBack) {
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());
 }
 
+TEST(Store, MetadataOverTheLimitIsRefusedByEveryWriter) {
+  TempDir t;
+  auto s = create_store(t / "s");
+  s->put(doc("kept", "x"));
+  Document huge = doc("huge", "small content");
+  huge.meta.tags["blob"] = std::string(65u << 20, 'm');  // encodes above the 64 MiB limit
+  auto refused = [](auto&& write) {
+    try {
+      write();
+      return false;
+    } catch (const UsageError& e) {
+      return e.error_code() == E2BIG;
+    }
+  };
+  EXPECT_TRUE(refused([&] { s->put(huge); }));
+  Document big = huge;
+  big.content.assign(3u << 20, 'c');  // over the streaming threshold: put_stream's own path
+  EXPECT_TRUE(refused([&] { s->put(big); }));
+  DocumentMeta m = huge.meta;
+  m.id = "kept";
+  EXPECT_TRUE(refused([&] { s->update_meta(m); }));
+  EXPECT_EQ(s->size(), 1u);
+  s.reset();
+  EXPECT_TRUE(Store::fsck(t / "s", false).ok());
+}
+
 TEST(Store, IdsAreNeverTruncated) {
   TempDir t;
   std::string a(200, 'a'), b = a + "b";  // Jina cut ids at 36 characters: these collided
