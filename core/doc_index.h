@@ -11,12 +11,19 @@
 #include <string_view>
 #include <vector>
 
+#include "core/store_format.h"
+
 namespace docfs {
+
+using ExtentList = std::vector<format::Extent>;
 
 struct Location {
   uint64_t record_off = 0;   // body record holding the metadata
   uint64_t content_off = 0;  // first content byte (in that record or an earlier one)
-  uint64_t content_len = 0;
+  uint64_t content_len = 0;  // the file size
+  // Set for a kPutExtents version: its content is these extents and holes between them
+  // (content_off is then unused). Shared, never changed: versions and readers share it.
+  std::shared_ptr<const ExtentList> extents;
   uint32_t meta_len = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;

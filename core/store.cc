@@ -26,7 +26,20 @@ constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass t
 constexpr size_t kCopyChunk = 1u << 20;
 constexpr size_t kDirectWrite = 32u << 10;      // contents this big skip the buffer copy
 
-Location location_of(const format::PutEntry& p) {
+Stat stat_of(const Location& l) {
+  uint64_t data = l.content_len;
+  if (l.extents) {
+    data = 0;
+    for (const auto& x : *l.extents) data += x.len;
+  }
+  return Stat{l.content_len, l.mode, l.uid, l.gid, l.mtime_ns, l.ctime_ns, data};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- record helpers
+
+Location location_of(const format::PutEntry& p, bool extents) {
   Location l;
   l.record_off = p.record_off;
   l.content_off = p.content_off;
@@ -37,21 +50,37 @@ Location location_of(const format::PutEntry& p) {
   l.gid = p.gid;
   l.mtime_ns = p.mtime_ns;
   l.ctime_ns = p.ctime_ns;
+  if (extents) {
+    l.content_off = 0;
+    l.extents = std::make_shared<const ExtentList>(p.extents);
+  }
   return l;
 }
 
-Stat stat_of(const Location& l) {
-  return Stat{l.content_len, l.mode, l.uid, l.gid, l.mtime_ns, l.ctime_ns};
-}
-
-// Body bytes a live version keeps from being garbage.
 uint64_t live_size(std::string_view id, const Location& l) {
-  return format::kRecordHeaderSize + id.size() + l.meta_len + l.content_len;
+  uint64_t data = l.content_len;
+  if (l.extents) {
+    data = 0;
+    for (const auto& x : *l.extents) data += x.len;
+  }
+  return format::kRecordHeaderSize + id.size() + l.meta_len + data;
 }
 
-}  // namespace
+uint64_t content_end(const Location& l) {
+  if (!l.extents) return l.content_off + l.content_len;
+  uint64_t end = 0;
+  for (const auto& x : *l.extents) end = std::max(end, x.body_off + x.len);
+  return end;
+}
 
-// ---------------------------------------------------------------- record helpers
+void Store::Impl::require_extents_format_locked() {
+  if (header_version >= 2) return;
+  format::FileHeader fh{2, generation};
+  std::string bytes = format::encode_file_header(format::kHeaderMagic, fh);
+  header.pwrite(bytes.data(), bytes.size(), 0);
+  header.sync();  // before any entry an older build would call corrupt
+  header_version = 2;
+}
 
 void check_id_or_throw(std::string_view id) {
   IdError e = check_id(id);
@@ -73,7 +102,7 @@ Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len,
   Entry e;
   e.type = EntryType::kPut;
   e.put = format::PutEntry{m.id, record_off, meta_len, content_off, content_len,
-                           m.mode, m.uid, m.gid, m.mtime_ns, m.ctime_ns};
+                           m.mode, m.uid, m.gid, m.mtime_ns, m.ctime_ns, {}};
   return e;
 }
 
@@ -97,23 +126,97 @@ uint64_t new_generation() {
 ContentRef::ContentRef(std::shared_ptr<const BodyFile> file, uint64_t offset, uint64_t size)
     : file_(std::move(file)), offset_(offset), size_(size) {}
 
+ContentRef::ContentRef(std::shared_ptr<const BodyFile> file, std::shared_ptr<const std::vector<format::Extent>> extents,
+                       uint64_t size)
+    : file_(std::move(file)), extents_(std::move(extents)), size_(size) {}
+
+std::vector<ContentRef::Piece> ContentRef::map(uint64_t off, uint64_t n) const {
+  std::vector<Piece> out;
+  if (off >= size_) return out;
+  const uint64_t end = off + std::min(n, size_ - off);
+  if (!extents_) {
+    out.push_back(Piece{end - off, false, offset_ + off});
+    return out;
+  }
+  const auto& xs = *extents_;
+  // First extent that ends after off.
+  auto it = std::upper_bound(xs.begin(), xs.end(), off,
+                             [](uint64_t o, const format::Extent& x) { return o < x.file_end(); });
+  uint64_t pos = off;
+  for (; pos < end && it != xs.end(); ++it) {
+    if (it->file_off >= end) break;
+    if (it->file_off > pos) {
+      out.push_back(Piece{it->file_off - pos, true, 0});
+      pos = it->file_off;
+    }
+    uint64_t stop = std::min(end, it->file_end());
+    out.push_back(Piece{stop - pos, false, it->body_off + (pos - it->file_off)});
+    pos = stop;
+  }
+  if (pos < end) out.push_back(Piece{end - pos, true, 0});
+  return out;
+}
+
 size_t ContentRef::read(uint64_t off, void* buf, size_t n) const {
   if (off >= size_) return 0;
   n = static_cast<size_t>(std::min<uint64_t>(n, size_ - off));
-  size_t got = file_->file.pread(buf, n, offset_ + off);
-  if (got != n)
-    throw FormatError(file_->file.path() + ": document content at offset " +
-                      std::to_string(offset_ + off) + " is cut short (file truncated?)");
-  return got;
+  char* p = static_cast<char*>(buf);
+  uint64_t at = off;
+  for (const Piece& piece : map(off, n)) {
+    const size_t len = static_cast<size_t>(piece.len);
+    if (piece.hole) {
+      std::memset(p, 0, len);
+    } else if (file_->file.pread(p, len, piece.body_off) != len) {
+      throw FormatError(file_->file.path() + ": document content at offset " + std::to_string(piece.body_off) +
+                        " is cut short (file truncated?)");
+    }
+    p += len;
+    at += len;
+  }
+  return n;
 }
 
 std::string ContentRef::read_all() const {
+  if (size_ > (uint64_t{1} << 31))
+    throw UsageError(EFBIG, "a document of " + std::to_string(size_) + " bytes is too big to hold in memory");
   std::string s(size_, '\0');
   read(0, s.data(), s.size());
   return s;
 }
 
 int ContentRef::fd() const { return file_->file.fd(); }
+
+std::vector<format::Extent> ContentRef::extents(uint32_t contiguous_crc) const {
+  if (extents_) return *extents_;
+  if (size_ == 0) return {};
+  return {format::Extent{0, size_, offset_, contiguous_crc}};
+}
+
+uint64_t ContentRef::data_bytes() const {
+  if (!extents_) return size_;
+  uint64_t n = 0;
+  for (const auto& x : *extents_) n += x.len;
+  return n;
+}
+
+uint64_t ContentRef::seek_data(uint64_t off) const {
+  if (off >= size_) return size_;
+  if (!extents_) return off;
+  for (const auto& x : *extents_)
+    if (x.file_end() > off) return std::max(off, x.file_off);
+  return size_;
+}
+
+uint64_t ContentRef::seek_hole(uint64_t off) const {
+  if (off >= size_ || !extents_) return size_;
+  uint64_t pos = off;
+  for (const auto& x : *extents_) {
+    if (x.file_end() <= pos) continue;
+    if (x.file_off > pos) return pos;
+    pos = x.file_end();
+  }
+  return std::min(pos, size_);
+}
 
 // ---------------------------------------------------------------- header scan
 
@@ -213,6 +316,7 @@ void Store::Impl::open_files(bool create) {
                         "an interrupted prune or files copied from two stores); run docfs fsck " + dir);
     }
     generation = hh.generation;
+    header_version = hh.version;
     body = std::make_shared<BodyFile>(std::move(b));
     header = std::move(h);
     return;
@@ -221,18 +325,22 @@ void Store::Impl::open_files(bool create) {
 
 bool Store::Impl::apply(const Entry& e) {
   switch (e.type) {
-    case EntryType::kPut: {
+    case EntryType::kPut:
+    case EntryType::kPutExtents: {
       const auto& p = e.put;
       uint64_t meta_end = p.record_off + format::kRecordHeaderSize + p.id.size() + p.meta_len;
-      uint64_t content_end = p.content_off + p.content_len;
+      Location prev, loc = location_of(p, e.type == EntryType::kPutExtents);
+      uint64_t data_end = content_end(loc);
       uint64_t limit = read_only ? body_size_at_scan : body_end;
-      if (meta_end > limit || content_end > limit || p.record_off < format::kFileHeaderSize)
+      if (meta_end > limit || data_end > limit || p.record_off < format::kFileHeaderSize)
         return false;
-      Location prev, loc = location_of(p);
+      if (loc.extents)
+        for (const auto& x : *loc.extents)
+          if (x.body_off < format::kFileHeaderSize) return false;
       if (index.upsert(p.id, loc, &prev))
         live_bytes -= std::min(live_bytes, live_size(p.id, prev));
       live_bytes += live_size(p.id, loc);
-      max_referenced_end = std::max({max_referenced_end, content_end, meta_end});
+      max_referenced_end = std::max({max_referenced_end, data_end, meta_end});
       return true;
     }
     case EntryType::kDelete: {
@@ -367,6 +475,7 @@ void Store::Impl::flush_locked() {
 
 void Store::Impl::append_locked(std::string_view prefix, std::string_view content, const Entry& entry,
                                 bool flush) {
+  if (entry.type == EntryType::kPutExtents) require_extents_format_locked();
   std::string entry_bytes = format::encode_entry(entry);
   const uint64_t record_size = prefix.size() + content.size();
   if (flush || content.size() >= kDirectWrite) {
@@ -540,6 +649,14 @@ void Store::update_meta(const DocumentMeta& m, bool flush) {
   const Location* cur = impl_->index.find(m.id);
   if (!cur) throw UsageError(ENOENT, "no document " + m.id);
   const Location loc = *cur;
+  if (loc.extents) {  // the extents carry their own CRCs; the record is metadata only
+    std::string record = format::encode_record_prefix(format::RecordHeader{}, m.id, meta);
+    Entry e = put_entry(m, impl_->body_end, static_cast<uint32_t>(meta.size()), 0, loc.content_len);
+    e.type = EntryType::kPutExtents;
+    e.put.extents = *loc.extents;
+    impl_->append_locked(record, "", e, flush);
+    return;
+  }
   // A metadata-only record carries the CRC of the content it points at (copied from the
   // current version's record), so a reader can check that content wherever it lives.
   if (loc.record_off + format::kRecordHeaderSize > impl_->flushed_body_end()) impl_->flush_locked();
@@ -648,16 +765,37 @@ std::optional<ContentRef> Store::content(std::string_view id) const {
   auto found = impl_->locate(id);
   if (!found) return std::nullopt;
   const auto& [loc, body] = *found;
-  impl_->ensure_flushed_through(loc.content_off + loc.content_len);
+  impl_->ensure_flushed_through(content_end(loc));
+  if (loc.extents) return ContentRef(body, loc.extents, loc.content_len);
   return ContentRef(body, loc.content_off, loc.content_len);
+}
+
+std::optional<std::pair<ContentRef, std::vector<format::Extent>>> Store::content_extents(std::string_view id) const {
+  auto found = impl_->locate(id);
+  if (!found) return std::nullopt;
+  const auto& [loc, body] = *found;
+  impl_->ensure_flushed_through(std::max(content_end(loc), loc.record_off + format::kRecordHeaderSize));
+  if (loc.extents) return std::pair{ContentRef(body, loc.extents, loc.content_len), *loc.extents};
+  ContentRef ref(body, loc.content_off, loc.content_len);
+  // A contiguous version's CRC is in its metadata record (its own content's, or carried).
+  uint32_t crc = format::decode_record_header(body->file.pread_string(format::kRecordHeaderSize, loc.record_off)).content_crc;
+  return std::pair{ref, ref.extents(crc)};
 }
 
 std::optional<Document> Store::get(std::string_view id) const {
   auto found = impl_->locate(id);
   if (!found) return std::nullopt;
   const auto& [loc, body] = *found;
-  impl_->ensure_flushed_through(std::max(loc.content_off + loc.content_len,
+  impl_->ensure_flushed_through(std::max(content_end(loc),
                                          loc.record_off + format::kRecordHeaderSize + loc.meta_len));
+  if (loc.extents) {
+    Document d{read_meta(*body, id, loc), ContentRef(body, loc.extents, loc.content_len).read_all()};
+    for (const auto& x : *loc.extents)
+      if (crc32c::value(d.content.data() + x.file_off, x.len) != x.crc)
+        throw FormatError(body->file.path() + ": content of " + std::string(id) + " at offset " +
+                          std::to_string(x.body_off) + " fails its checksum");
+    return d;
+  }
   Document d{read_meta(*body, id, loc), ContentRef(body, loc.content_off, loc.content_len).read_all()};
   // Every metadata record carries the CRC of the content its version points at (its own
   // content, or an earlier record's for a metadata-only version).
@@ -690,7 +828,9 @@ std::vector<std::string> Store::ids_in_body_order() const {
   {
     std::shared_lock lk(impl_->mu);
     at.reserve(impl_->index.size());
-    impl_->index.for_each([&](std::string_view id, const Location& l) { at.emplace_back(l.content_off, id); });
+    impl_->index.for_each([&](std::string_view id, const Location& l) {
+      at.emplace_back(l.extents && !l.extents->empty() ? l.extents->front().body_off : l.content_off, id);
+    });
   }
   std::sort(at.begin(), at.end());
   std::vector<std::string> out;
@@ -706,7 +846,8 @@ StoreStats Store::stats() const {
   s.live_bytes = impl_->live_bytes;
   s.body_bytes = impl_->read_only ? impl_->body_size_at_scan : impl_->body_end;
   s.header_bytes = impl_->header_end;
-  uint64_t used = format::kFileHeaderSize + s.live_bytes;
+  s.staged_bytes = impl_->staged_bytes;
+  uint64_t used = format::kFileHeaderSize + s.live_bytes + s.staged_bytes;
   s.garbage_bytes = s.body_bytes > used ? s.body_bytes - used : 0;
   return s;
 }

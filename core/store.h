@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,18 +17,20 @@
 #include <vector>
 
 #include "core/document.h"
+#include "core/store_format.h"
 
 namespace docfs {
 
 // What header.bin mirrors for each live document: enough for stat(2) and `ls -l`
 // without touching body.bin.
 struct Stat {
-  uint64_t size = 0;  // content length
+  uint64_t size = 0;  // content length (holes included)
   uint32_t mode = 0100644;
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
+  uint64_t data_bytes = 0;  // bytes that take space (size minus holes): st_blocks
   bool is_directory_marker() const { return (mode & 0170000) == 0040000; }
 };
 
@@ -40,6 +43,7 @@ struct StoreStats {
   uint64_t documents = 0;      // live entries (directory markers included)
   uint64_t live_bytes = 0;     // body bytes that live entries still use
   uint64_t garbage_bytes = 0;  // body bytes of overwritten / deleted versions
+  uint64_t staged_bytes = 0;   // body bytes written or reserved for uncommitted files
   uint64_t body_bytes = 0;     // size of body.bin
   uint64_t header_bytes = 0;   // size of header.bin
 };
@@ -48,22 +52,45 @@ class BodyFile;  // an open body.bin, shared by readers so prune never pulls it 
 
 // The bytes of one document version. Stays valid (and unchanged) after that document is
 // overwritten, deleted or the store is pruned: it pins the body.bin it points into.
+// A version is contiguous (one run of body.bin) or a list of extents with holes between
+// them that read as zeros (see kPutExtents in core/store_format.h).
 class ContentRef {
  public:
   ContentRef(std::shared_ptr<const BodyFile> file, uint64_t offset, uint64_t size);
+  ContentRef(std::shared_ptr<const BodyFile> file, std::shared_ptr<const std::vector<format::Extent>> extents,
+             uint64_t size);
   uint64_t size() const { return size_; }
   // Reads up to n bytes at `off` within the content; returns the count (short at the end).
-  // Throws IoError.
+  // Holes read as zeros. Throws IoError / FormatError.
   size_t read(uint64_t off, void* buf, size_t n) const;
+  // The whole content in memory; UsageError(EFBIG) above 2 GiB (a sparse file can be huge).
   std::string read_all() const;
-  // For zero-copy replies (FUSE_BUF_IS_FD): content byte `off` is at file_offset()+off of fd().
   int fd() const;
+  const std::shared_ptr<const BodyFile>& body() const { return file_; }
+  bool contiguous() const { return !extents_; }
+  // Contiguous only: content byte `off` is at file_offset()+off of fd() (zero-copy replies).
   uint64_t file_offset() const { return offset_; }
+  // The data extents (a contiguous version is one extent, crc = `contiguous_crc`).
+  std::vector<format::Extent> extents(uint32_t contiguous_crc = 0) const;
+  uint64_t data_bytes() const;
+  // One piece of [off, off+n): `len` bytes at body offset `body_off`, or a hole.
+  struct Piece {
+    uint64_t len;
+    bool hole;
+    uint64_t body_off;
+  };
+  // Pieces covering [off, min(off+n, size)), in order.
+  std::vector<Piece> map(uint64_t off, uint64_t n) const;
+  // lseek(SEEK_DATA / SEEK_HOLE) from `off` (< size): the answer, or size() when there
+  // is no more data (SEEK_DATA then fails with ENXIO).
+  uint64_t seek_data(uint64_t off) const;
+  uint64_t seek_hole(uint64_t off) const;
 
  private:
   std::shared_ptr<const BodyFile> file_;
-  uint64_t offset_;
-  uint64_t size_;
+  std::shared_ptr<const std::vector<format::Extent>> extents_;
+  uint64_t offset_ = 0;
+  uint64_t size_ = 0;
 };
 
 // Where put_stream() gets content bytes from (a staged file, a socket, ...).
@@ -145,6 +172,9 @@ class Store {
   // Reads the metadata record from body.bin (not the content).
   std::optional<DocumentMeta> meta(std::string_view id) const;
   std::optional<ContentRef> content(std::string_view id) const;
+  // The same, with the CRC-32C of every extent (for a contiguous version: read from its
+  // record), for a writer that keeps the old extents of a file it changes.
+  std::optional<std::pair<ContentRef, std::vector<format::Extent>>> content_extents(std::string_view id) const;
   std::optional<Document> get(std::string_view id) const;
   // Calls fn for every live document, in unspecified order. fn must not call into this
   // store's write methods (a shared lock is held).
@@ -174,11 +204,14 @@ class Store {
   std::unique_ptr<Impl> impl_;
 };
 
-// A document being written in place at the end of body.bin: space is reserved there and
-// grown in place while nobody else appends (else the bytes move once, in the kernel, to a
-// bigger reservation). Nothing is visible until commit(): then a content-only record header
-// and a metadata record with its header entry make it the newest version. Random writes
-// and truncation work too. Not thread-safe: one owner (e.g. one open file) drives it.
+// A file being written: a map from file ranges to bytes in body.bin. New bytes are
+// appended to a run of space reserved at the end of body.bin (grown in place while nobody
+// else appends, else a new run starts; bytes are never moved and never overwritten), so
+// each written byte is written once and its CRC is taken as it goes by. Ranges no write
+// covered are holes. load() starts from a committed version's extents without copying a
+// byte, so an append or an in-place write costs the bytes it writes. Nothing is visible
+// until commit(): then a metadata record and a kPutExtents header entry make it the newest
+// version. Not thread-safe: one owner (e.g. one open file) drives it.
 class StreamWriter {
  public:
   ~StreamWriter();  // uncommitted bytes become garbage (or are given back at the tail)
@@ -186,32 +219,51 @@ class StreamWriter {
   StreamWriter& operator=(const StreamWriter&) = delete;
 
   uint64_t size() const { return size_; }
-  // Writes n bytes at off, growing (zero-filled) as needed. Throws IoError (ENOSPC, ...).
+  uint64_t data_bytes() const;
+  // Starts from `content` (its extents, with their CRCs): no byte is copied.
+  void load(const ContentRef& content, const std::vector<format::Extent>& extents);
+  // Writes n bytes at off, growing as needed (a gap before off is a hole). Throws
+  // UsageError(EFBIG) past format::kMaxContentSize, IoError (ENOSPC, ...).
   void write(uint64_t off, const void* data, size_t n);
-  // Reads up to n bytes at off; short only at the end.
+  // Reads up to n bytes at off; short only at the end; holes read as zeros.
   size_t read(uint64_t off, void* buf, size_t n) const;
-  void truncate(uint64_t size);
-  // Publishes the bytes as the newest version of meta.id. The writer stays usable: a later
-  // write starts a new version (copy on write), leaving the committed one untouched.
+  void truncate(uint64_t size);  // O(extents); growing adds a hole
+  void punch_hole(uint64_t off, uint64_t len);  // size unchanged
+  uint64_t seek_data(uint64_t off) const;  // as ContentRef
+  uint64_t seek_hole(uint64_t off) const;
+  // The work commit() would do that is proportional to data (CRCs of split extents,
+  // moving extents out of a body.bin a prune replaced, defragmenting past kMaxExtents),
+  // done now, without any lock of the store: call it before taking locks of your own.
+  void prepare();
+  // Publishes the bytes as the newest version of meta.id. The writer stays usable: later
+  // writes go to new bytes, the committed version never changes.
   void commit(const DocumentMeta& meta, bool flush = true);
 
  private:
   friend class Store;
   explicit StreamWriter(Store::Impl* store) : store_(store) {}
-  // Makes room for `capacity` content bytes, moving the bytes written so far if the
-  // reservation cannot grow in place (or was committed, or a prune replaced body.bin).
-  void reserve(uint64_t capacity, bool force_move = false);
-  void release_reservation();
+  struct Piece {
+    uint64_t len;
+    std::shared_ptr<const BodyFile> body;
+    uint64_t body_off;
+    std::optional<uint32_t> crc;  // unknown after a split, until prepare()
+  };
+  // Room for n more bytes in the current run (a new run if needed); returns its offset.
+  uint64_t room_for(uint64_t n);
+  void give_back_run();
+  // Removes [off, end) from the map, splitting pieces at the edges.
+  void cut(uint64_t off, uint64_t end);
+  void append_bytes(uint64_t off, const void* data, size_t n);  // into the run + map
+  void rewrite_into_run(uint64_t coalesce_below);  // copies every piece into fresh runs
 
   Store::Impl* store_;
-  std::shared_ptr<BodyFile> body_;  // the body.bin the reservation is in
-  uint64_t record_off_ = 0;         // content-only record header; content follows it
-  uint64_t capacity_ = 0;
+  std::map<uint64_t, Piece> pieces_;  // file offset -> piece
   uint64_t size_ = 0;
-  bool reserved_ = false;
-  bool committed_ = false;   // the current bytes are a published version: copy on write
-  bool sequential_ = true;   // written strictly front to back so far
-  uint32_t crc_ = 0;         // CRC-32C of [0, size_) while sequential_
+  std::shared_ptr<BodyFile> run_body_;  // the body.bin the run is in
+  uint64_t run_off_ = 0, run_cap_ = 0, run_used_ = 0;
+  uint64_t run_committed_ = 0;  // run bytes before this are part of a committed version
+  uint64_t run_hint_ = 0;       // size of the next run
+  uint64_t staged_ = 0;  // bytes of the run counted in Impl::staged_bytes
   uint64_t writeback_mark_ = 0;  // body.bin offset: writeback was started for bytes before it
 };
 

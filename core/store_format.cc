@@ -47,6 +47,7 @@ class Cursor {
     pos_ += n;
   }
   bool ok_and_done() const { return !bad_ && pos_ == s_.size(); }
+  uint64_t left() const { return bad_ ? 0 : s_.size() - pos_; }
 
  private:
   std::string_view s_;
@@ -91,7 +92,8 @@ std::string encode_entry(const Entry& e) {
   std::string payload;
   payload.push_back(static_cast<char>(e.type));
   switch (e.type) {
-    case EntryType::kPut: {
+    case EntryType::kPut:
+    case EntryType::kPutExtents: {
       const PutEntry& p = e.put;
       put_str(payload, p.id);
       put_le<uint64_t>(payload, p.record_off);
@@ -103,6 +105,15 @@ std::string encode_entry(const Entry& e) {
       put_le<uint32_t>(payload, p.gid);
       put_le<int64_t>(payload, p.mtime_ns);
       put_le<int64_t>(payload, p.ctime_ns);
+      if (e.type == EntryType::kPutExtents) {
+        put_le<uint32_t>(payload, static_cast<uint32_t>(p.extents.size()));
+        for (const Extent& x : p.extents) {
+          put_le<uint64_t>(payload, x.file_off);
+          put_le<uint64_t>(payload, x.len);
+          put_le<uint64_t>(payload, x.body_off);
+          put_le<uint32_t>(payload, x.crc);
+        }
+      }
       break;
     }
     case EntryType::kDelete:
@@ -146,6 +157,7 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
   e.type = static_cast<EntryType>(static_cast<uint8_t>(b[kEntryPrefixSize]));
   switch (e.type) {
     case EntryType::kPut:
+    case EntryType::kPutExtents:
       c.str(e.put.id);
       e.put.record_off = c.num<uint64_t>();
       e.put.meta_len = c.num<uint32_t>();
@@ -156,6 +168,26 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
       e.put.gid = c.num<uint32_t>();
       e.put.mtime_ns = c.num<int64_t>();
       e.put.ctime_ns = c.num<int64_t>();
+      e.put.extents.clear();
+      if (e.type == EntryType::kPutExtents) {
+        // Limits first: the count must fit what is left of the payload.
+        const uint32_t n = c.num<uint32_t>();
+        if (n > kMaxExtents || uint64_t{n} * kExtentSize != c.left()) {
+          *why = "extent count " + std::to_string(n) + " does not match the entry length";
+          return DecodeStatus::kCorrupt;
+        }
+        e.put.extents.resize(n);
+        for (Extent& x : e.put.extents) {
+          x.file_off = c.num<uint64_t>();
+          x.len = c.num<uint64_t>();
+          x.body_off = c.num<uint64_t>();
+          x.crc = c.num<uint32_t>();
+        }
+        if (auto bad = check_extents(e.put.extents, e.put.content_len)) {
+          *why = *bad;
+          return DecodeStatus::kCorrupt;
+        }
+      }
       break;
     case EntryType::kDelete:
       c.str(e.put.id);
@@ -176,6 +208,19 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
   }
   *consumed = kEntryPrefixSize + len;
   return DecodeStatus::kOk;
+}
+
+std::optional<std::string> check_extents(const std::vector<Extent>& xs, uint64_t size) {
+  if (size > kMaxContentSize) return "size " + std::to_string(size) + " is beyond the largest file";
+  if (xs.size() > kMaxExtents) return std::to_string(xs.size()) + " extents, the limit is " + std::to_string(kMaxExtents);
+  uint64_t end = 0;
+  for (const Extent& x : xs) {
+    if (x.len == 0 || x.file_off < end || x.len > size || x.file_off > size - x.len ||
+        x.body_off > kMaxContentSize)
+      return "extent at file offset " + std::to_string(x.file_off) + " is empty, overlaps or lies past the end";
+    end = x.file_end();
+  }
+  return std::nullopt;
 }
 
 std::string encode_record_prefix(RecordHeader h, std::string_view id, std::string_view meta) {

@@ -21,6 +21,16 @@
 //   kDelete: u32 id_len | id
 //   kRename: u32 from_len | from | u32 to_len | to
 //   kClear:  (empty)
+//   kPutExtents (format version 2): the kPut payload with content_off 0 and content_len the
+//            file size, then u32 n | n x (u64 file_off | u64 len | u64 body_off | u32 crc)
+//            A version whose content is a list of extents: file bytes [file_off, file_off+len)
+//            are body.bin bytes [body_off, body_off+len), crc is their CRC-32C. Extents are
+//            sorted, do not overlap and lie inside [0, content_len); every byte no extent
+//            covers is a hole and reads as zero (it takes no space and has no CRC). The
+//            record at record_off is metadata only (content_len 0, content_crc 0). Extents
+//            may point at bytes that no record header precedes (a StreamWriter's staging
+//            runs) and at bytes an earlier version uses too (an append references the old
+//            extents and adds one), so a change costs the bytes it changes.
 // An entry is written only after the body bytes it points at, so a reader never sees a
 // document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
 #pragma once
@@ -29,21 +39,30 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace docfs::format {
 
 inline constexpr std::string_view kHeaderMagic = "DOCFSHDR";  // 8 bytes
 inline constexpr std::string_view kBodyMagic = "DOCFSBDY";
-inline constexpr uint32_t kFormatVersion = 1;
+// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. A version-1 header.bin is marked 2
+// (in place) before its first kPutExtents entry, so older builds refuse it cleanly.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kFileHeaderSize = 32;
 inline constexpr size_t kRecordHeaderSize = 24;
 inline constexpr size_t kEntryPrefixSize = 8;  // crc + length
-// No header entry is longer than a rename of two maximal ids plus slack.
-inline constexpr uint32_t kMaxEntryLength = 2 * (4 + 4095) + 64;
+// A version has at most this many extents (a StreamWriter defragments beyond it).
+inline constexpr uint32_t kMaxExtents = 16384;
+inline constexpr uint32_t kExtentSize = 28;  // encoded bytes per extent
+// No header entry is longer than a put with the most extents plus slack (a rename of two
+// maximal ids is far shorter).
+inline constexpr uint32_t kMaxEntryLength = 4 + 4095 + 128 + kMaxExtents * kExtentSize;
+// The largest file: offsets and sizes stay far from overflow in every sum the code makes.
+inline constexpr uint64_t kMaxContentSize = uint64_t{1} << 62;
 // Metadata beyond this is refused (tags and embeddings live here, content does not).
 inline constexpr uint32_t kMaxMetaLength = 64u << 20;
 
-enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4 };
+enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4, kPutExtents = 5 };
 
 struct FileHeader {
   uint32_t version = kFormatVersion;
@@ -55,6 +74,15 @@ std::string encode_file_header(std::string_view magic, const FileHeader& h);
 std::optional<std::string> decode_file_header(std::string_view bytes, std::string_view magic,
                                               FileHeader* out);
 
+struct Extent {
+  uint64_t file_off = 0;
+  uint64_t len = 0;
+  uint64_t body_off = 0;
+  uint32_t crc = 0;
+  uint64_t file_end() const { return file_off + len; }
+  bool operator==(const Extent&) const = default;
+};
+
 struct PutEntry {
   std::string id;
   uint64_t record_off = 0;
@@ -63,7 +91,12 @@ struct PutEntry {
   uint64_t content_len = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
+  std::vector<Extent> extents;  // kPutExtents only
 };
+
+// Why `extents` cannot describe a file of `size` bytes (unsorted, overlapping, empty or
+// past the end, too many), or nothing when they can.
+std::optional<std::string> check_extents(const std::vector<Extent>& extents, uint64_t size);
 
 struct Entry {
   EntryType type = EntryType::kClear;

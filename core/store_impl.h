@@ -66,6 +66,8 @@ class Store::Impl {
   std::string body_buf;
   std::string header_buf;
   uint64_t live_bytes = 0;
+  uint64_t staged_bytes = 0;  // run space of uncommitted StreamWriters (not garbage)
+  uint32_t header_version = format::kFormatVersion;  // of header.bin as opened
   uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
   uint64_t body_size_at_scan = 0;   // read-only: body.bin size when entries were checked
 
@@ -86,6 +88,8 @@ class Store::Impl {
                      bool flush);
   // Writes buffered bytes out if the body bytes up to `end` are still only in the buffer.
   void ensure_flushed_through(uint64_t end) const;
+  // Marks a version-1 header.bin as version 2 before its first kPutExtents entry.
+  void require_extents_format_locked();
   // Where id's newest version is, and the body.bin it is in (pinned for the caller).
   std::optional<std::pair<Location, std::shared_ptr<BodyFile>>> locate(std::string_view id) const;
 
@@ -93,6 +97,13 @@ class Store::Impl {
   void recover_interrupted_prune();
   PruneResult prune();
 };
+
+// The index location a put entry describes (extents shared, not copied, from then on).
+Location location_of(const format::PutEntry& p, bool extents);
+// Body bytes a version keeps from being garbage: its metadata record and its data.
+uint64_t live_size(std::string_view id, const Location& l);
+// Furthest body byte a version's content reaches.
+uint64_t content_end(const Location& l);
 
 // A fresh random generation for a new header/body pair.
 uint64_t new_generation();

@@ -39,6 +39,7 @@ class PruneWriter {
 
   // Copies the version `loc` of `id` and writes its put entry.
   void copy_put(const std::string& id, const Location& loc) {
+    if (loc.extents) return copy_extents(id, loc);
     const File& old = old_->file;
     std::string hdr = old.pread_string(format::kRecordHeaderSize, loc.record_off);
     format::RecordHeader h = format::decode_record_header(hdr);
@@ -76,8 +77,68 @@ class PruneWriter {
     Entry e;
     e.type = EntryType::kPut;
     e.put = format::PutEntry{id, at, loc.meta_len, at + prefix_len, loc.content_len,
-                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns};
+                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, {}};
     write_entry(e);
+  }
+
+  // A version made of extents: its metadata record, then its data, each run of extents
+  // without a hole between them copied as one new extent (every old CRC checked on the
+  // way). With no hole at all it becomes a plain contiguous record again.
+  void copy_extents(const std::string& id, const Location& loc) {
+    const File& old = old_->file;
+    std::string meta = read_meta_bytes(id, loc);
+    const auto& xs = *loc.extents;
+    uint64_t data = 0;
+    for (const auto& x : xs) data += x.len;
+    const bool dense = data == loc.content_len;
+    const uint64_t at = body_end_;
+    uint64_t to = at + format::kRecordHeaderSize + id.size() + meta.size();
+    std::vector<format::Extent> out;
+    uint32_t whole_crc = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const auto& x = xs[i];
+      uint32_t crc = copy_range(x.body_off, to, x.len, true);
+      if (crc != x.crc)
+        throw FormatError(old.path() + ": content of " + id + " at offset " + std::to_string(x.body_off) +
+                          " fails its checksum; prune stopped, run docfs fsck");
+      if (dense) {
+        whole_crc = crc32c::extend_by(whole_crc, crc, x.len);
+      } else if (!out.empty() && out.back().file_end() == x.file_off) {
+        out.back().crc = crc32c::extend_by(out.back().crc, crc, x.len);
+        out.back().len += x.len;
+      } else {
+        out.push_back(format::Extent{x.file_off, x.len, to, crc});
+      }
+      to += x.len;
+    }
+    format::RecordHeader nh;
+    if (dense) {
+      nh.content_len = loc.content_len;
+      nh.content_crc = whole_crc;
+    }
+    std::string np = format::encode_record_prefix(nh, id, meta);
+    body_.pwrite(np.data(), np.size(), at);
+    body_end_ = to;
+    Entry e;
+    e.type = dense ? EntryType::kPut : EntryType::kPutExtents;
+    e.put = format::PutEntry{id, at, loc.meta_len, dense ? at + np.size() : 0, loc.content_len,
+                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, std::move(out)};
+    write_entry(e);
+  }
+
+  // The checked metadata bytes of the record at loc.record_off.
+  std::string read_meta_bytes(const std::string& id, const Location& loc) {
+    const File& old = old_->file;
+    std::string hdr = old.pread_string(format::kRecordHeaderSize, loc.record_off);
+    format::RecordHeader h = format::decode_record_header(hdr);
+    if (h.id_len > kMaxIdBytes || h.meta_len != loc.meta_len)
+      throw FormatError(old.path() + ": record at offset " + std::to_string(loc.record_off) +
+                        " does not match its header entry; prune stopped, run docfs fsck");
+    std::string rest = old.pread_string(h.id_len + h.meta_len, loc.record_off + hdr.size());
+    if (format::record_meta_crc(hdr + rest) != h.meta_crc)
+      throw FormatError(old.path() + ": record at offset " + std::to_string(loc.record_off) + " (document " + id +
+                        ") fails its checksum; prune stopped, run docfs fsck");
+    return rest.substr(h.id_len);
   }
 
   void write_entry(const Entry& e) {
@@ -195,18 +256,8 @@ PruneResult Store::Impl::prune() {
     std::unique_lock lk(mu);
     flush_locked();
     EntryScan scan = scan_entries(header, snapshot_end, [&](const Entry& e, uint64_t) {
-      if (e.type == EntryType::kPut) {
-        Location loc;
-        loc.record_off = e.put.record_off;
-        loc.content_off = e.put.content_off;
-        loc.content_len = e.put.content_len;
-        loc.meta_len = e.put.meta_len;
-        loc.mode = e.put.mode;
-        loc.uid = e.put.uid;
-        loc.gid = e.put.gid;
-        loc.mtime_ns = e.put.mtime_ns;
-        loc.ctime_ns = e.put.ctime_ns;
-        writer.copy_put(e.put.id, loc);
+      if (e.type == EntryType::kPut || e.type == EntryType::kPutExtents) {
+        writer.copy_put(e.put.id, location_of(e.put, e.type == EntryType::kPutExtents));
       } else {
         writer.write_entry(e);
       }
@@ -232,7 +283,9 @@ PruneResult Store::Impl::prune() {
     generation = gen;
     index.clear();
     live_bytes = 0;
+    staged_bytes = 0;  // writers' runs were in the old body; they start new ones
     max_referenced_end = 0;
+    header_version = format::kFormatVersion;
     replay_from(format::kFileHeaderSize);
     result.documents = index.size();
   } catch (...) {

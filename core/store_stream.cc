@@ -1,8 +1,6 @@
-// StreamWriter: documents written straight into body.bin (see store.h).
-#include <fcntl.h>
-#include <linux/falloc.h>
-#include <unistd.h>
-
+// StreamWriter: a file being written, as a map from file ranges to body.bin bytes (see
+// store.h). Bytes are appended to runs reserved at the end of body.bin, never moved in
+// place; holes are ranges no piece covers.
 #include <algorithm>
 #include <cstring>
 
@@ -14,29 +12,14 @@ namespace docfs {
 
 namespace {
 
-constexpr uint64_t kMinReservation = 64u << 20;
+constexpr uint64_t kMinRun = 1u << 20;
+constexpr uint64_t kMaxRun = 256u << 20;
+constexpr size_t kCopyChunk = 1u << 20;
 
-// Copies n bytes between two body files (or within one) in the kernel when it can.
-void copy_bytes(const File& from, uint64_t from_off, const File& to, uint64_t to_off, uint64_t n) {
-  loff_t in = static_cast<loff_t>(from_off), out = static_cast<loff_t>(to_off);
-  uint64_t left = n;
-  while (left > 0) {
-    ssize_t r = ::copy_file_range(from.fd(), &in, to.fd(), &out, left, 0);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    left -= static_cast<uint64_t>(r);
-  }
-  std::string buf(std::min<uint64_t>(left, 1u << 20), '\0');
-  for (uint64_t done = n - left; done < n;) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n - done));
-    size_t got = from.pread(buf.data(), want, from_off + done);
-    if (got == 0) {  // a hole past the end of the file: zeros
-      std::fill(buf.begin(), buf.end(), '\0');
-      got = want;
-    }
-    to.pwrite(buf.data(), got, to_off + done);
-    done += got;
-  }
+void check_size(uint64_t end) {
+  if (end > format::kMaxContentSize)
+    throw UsageError(EFBIG, "file size " + std::to_string(end) + " is beyond the largest docfs file (" +
+                                std::to_string(format::kMaxContentSize) + " bytes)");
 }
 
 }  // namespace
@@ -44,151 +27,281 @@ void copy_bytes(const File& from, uint64_t from_off, const File& to, uint64_t to
 std::unique_ptr<StreamWriter> Store::begin_stream(uint64_t capacity_hint) {
   impl_->require_writable();
   auto w = std::unique_ptr<StreamWriter>(new StreamWriter(impl_.get()));
-  w->reserve(std::max(capacity_hint, kMinReservation));
+  w->run_hint_ = std::clamp<uint64_t>(capacity_hint, kMinRun, kMaxRun);
   return w;
 }
 
-void StreamWriter::reserve(uint64_t capacity, bool force_move) {
+uint64_t StreamWriter::room_for(uint64_t n) {
   Store::Impl& s = *store_;
-  std::shared_ptr<BodyFile> old_body;
-  uint64_t old_record = 0;
-  {
-    std::unique_lock lk(s.mu);
-    s.require_writable();
-    const uint64_t our_end = record_off_ + format::kRecordHeaderSize + capacity_;
-    if (reserved_ && !force_move && !committed_ && body_ == s.body && s.body_end == our_end) {
-      s.body_end += capacity - capacity_;  // nobody appended after us: grow in place
-      capacity_ = capacity;
+  std::unique_lock lk(s.mu);
+  s.require_writable();
+  if (run_body_ != s.body) {  // never started, or a prune replaced body.bin: its count is gone
+    run_body_.reset();
+    run_cap_ = run_used_ = run_committed_ = staged_ = 0;
+  }
+  if (run_body_ && run_used_ + n <= run_cap_) return run_off_ + run_used_;
+  const uint64_t want = std::max(n, std::clamp<uint64_t>(std::max(run_hint_, run_cap_), kMinRun, kMaxRun));
+  if (run_body_ && s.body_end == run_off_ + run_cap_) {
+    // Nobody appended after the run: grow it in place.
+    const uint64_t extra = run_used_ + want - run_cap_;
+    s.body_end += extra;
+    s.staged_bytes += extra;
+    staged_ += extra;
+    run_cap_ += extra;
+    run_hint_ = std::min(run_cap_ * 2, kMaxRun);
+    return run_off_ + run_used_;
+  }
+  // A new run at the end. The unused rest of the old one is garbage from now on.
+  if (run_body_) {
+    const uint64_t unused = run_cap_ - run_used_;
+    s.staged_bytes -= std::min(s.staged_bytes, unused);
+    staged_ -= std::min(staged_, unused);
+  }
+  s.flush_locked();  // the body buffer must stay the last bytes of body.bin
+  run_body_ = s.body;
+  run_off_ = s.body_end;
+  run_cap_ = want;
+  run_used_ = run_committed_ = 0;
+  writeback_mark_ = run_off_;
+  s.body_end += want;
+  s.staged_bytes += want;
+  staged_ += want;
+  run_hint_ = std::min(want * 2, kMaxRun);
+  return run_off_;
+}
+
+void StreamWriter::cut(uint64_t off, uint64_t end) {
+  if (off >= end) return;
+  auto it = pieces_.lower_bound(off);
+  if (it != pieces_.begin()) {
+    auto before = std::prev(it);
+    if (before->first + before->second.len > off) it = before;
+  }
+  while (it != pieces_.end() && it->first < end) {
+    const uint64_t ps = it->first, pe = ps + it->second.len;
+    Piece p = std::move(it->second);
+    it = pieces_.erase(it);
+    // The parts outside [off, end) stay; their CRCs are taken again by prepare().
+    if (ps < off) pieces_.emplace(ps, Piece{off - ps, p.body, p.body_off, std::nullopt});
+    if (pe > end) it = pieces_.emplace(end, Piece{pe - end, p.body, p.body_off + (end - ps), std::nullopt}).first;
+  }
+}
+
+void StreamWriter::append_bytes(uint64_t off, const void* data, size_t n) {
+  const uint64_t at = room_for(n);
+  run_body_->file.pwrite(data, n, at);
+  run_used_ += n;
+  writeback_mark_ = start_writeback(run_body_->file, writeback_mark_, at + n);  // as Store's appends do
+  cut(off, off + n);
+  size_ = std::max(size_, off + n);
+  // Sequential writes extend one piece (and its CRC) instead of adding pieces.
+  auto next = pieces_.lower_bound(off);
+  if (next != pieces_.begin()) {
+    auto& [poff, p] = *std::prev(next);
+    if (poff + p.len == off && p.body == run_body_ && p.body_off + p.len == at && p.crc) {
+      p.crc = crc32c::extend(*p.crc, data, n);
+      p.len += n;
       return;
     }
-    s.flush_locked();
-    old_body = body_;
-    old_record = record_off_;
-    body_ = s.body;
-    record_off_ = s.body_end;
-    writeback_mark_ = record_off_;
-    s.body_end += format::kRecordHeaderSize + capacity;
   }
-  const bool had_bytes = reserved_ && size_ > 0;
-  reserved_ = true;
-  capacity_ = capacity;
-  committed_ = false;
-  if (had_bytes)
-    copy_bytes(old_body->file, old_record + format::kRecordHeaderSize, body_->file,
-               record_off_ + format::kRecordHeaderSize, size_);
+  pieces_.emplace(off, Piece{n, run_body_, at, crc32c::value(data, n)});
 }
 
 void StreamWriter::write(uint64_t off, const void* data, size_t n) {
   if (n == 0) return;
-  if (sequential_ && off == size_)
-    crc_ = crc32c::extend(crc_, data, n);
-  else
-    sequential_ = false;
-  const uint64_t end = off + n;
-  if (committed_ || end > capacity_)
-    reserve(std::max({capacity_, end + end / 2, kMinReservation}), committed_);
-  const uint64_t base = record_off_ + format::kRecordHeaderSize;
-  body_->file.pwrite(data, n, base + off);
-  size_ = std::max(size_, end);
-  writeback_mark_ = start_writeback(body_->file, writeback_mark_, base + size_);  // as Store's appends do
+  check_size(off + n > off ? off + n : UINT64_MAX);
+  append_bytes(off, data, n);
+}
+
+uint64_t StreamWriter::data_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [off, p] : pieces_) n += p.len;
+  return n;
 }
 
 size_t StreamWriter::read(uint64_t off, void* buf, size_t n) const {
   if (off >= size_) return 0;
   n = static_cast<size_t>(std::min<uint64_t>(n, size_ - off));
-  size_t got = body_->file.pread(buf, n, record_off_ + format::kRecordHeaderSize + off);
-  if (got < n) std::memset(static_cast<char*>(buf) + got, 0, n - got);  // truncated up
+  char* out = static_cast<char*>(buf);
+  std::memset(out, 0, n);  // holes
+  const uint64_t end = off + n;
+  auto it = pieces_.upper_bound(off);
+  if (it != pieces_.begin()) --it;
+  for (; it != pieces_.end() && it->first < end; ++it) {
+    const uint64_t ps = it->first, pe = ps + it->second.len;
+    if (pe <= off) continue;
+    const uint64_t from = std::max(ps, off), to = std::min(pe, end);
+    const size_t len = static_cast<size_t>(to - from);
+    size_t got = it->second.body->file.pread(out + (from - off), len, it->second.body_off + (from - ps));
+    if (got != len)
+      throw IoError(EIO, it->second.body->file.path() + ": staged bytes at offset " +
+                             std::to_string(it->second.body_off + (from - ps)) + " are cut short");
+  }
   return n;
 }
 
 void StreamWriter::truncate(uint64_t size) {
-  if (size == size_) return;
-  if (size == 0) {
-    sequential_ = true;
-    crc_ = 0;
-  } else {
-    sequential_ = false;
-  }
-  if (committed_ || size > capacity_) reserve(std::max({capacity_, size, kMinReservation}), committed_);
-  if (size < size_) {
-    // Bytes past the new end must read as zeros if the file grows again.
-    const uint64_t from = record_off_ + format::kRecordHeaderSize + size;
-    if (::fallocate(body_->file.fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    static_cast<off_t>(from), static_cast<off_t>(size_ - size)) != 0) {
-      std::string zeros(std::min<uint64_t>(size_ - size, 1u << 20), '\0');
-      for (uint64_t done = 0; done < size_ - size;) {
-        size_t k = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size_ - size - done));
-        body_->file.pwrite(zeros.data(), k, from + done);
-        done += k;
-      }
-    }
-  }
+  check_size(size);
+  if (size < size_) cut(size, size_);
   size_ = size;
 }
 
-void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
-  if (IdError e = check_id(meta.id); e != IdError::kOk)
-    throw UsageError(e == IdError::kPartTooLong || e == IdError::kTooLong ? ENAMETOOLONG : EINVAL,
-                     describe_id_error(e, meta.id));
-  Store::Impl& s = *store_;
-  if (committed_) reserve(capacity_, true);  // republishing: a fresh copy, same bytes
-  uint32_t crc = crc_;
-  if (!sequential_) {
-    crc = 0;
-    std::string buf(std::min<uint64_t>(size_, 1u << 20), '\0');
-    for (uint64_t done = 0; done < size_;) {
-      size_t got = read(done, buf.data(), std::min<uint64_t>(buf.size(), size_ - done));
-      crc = crc32c::extend(crc, buf.data(), got);
-      done += got;
-    }
-  }
-  format::RecordHeader content_header;
-  content_header.content_len = size_;
-  content_header.content_crc = crc;
-  const std::string meta_bytes = encode_meta(meta);
-  format::RecordHeader meta_header;  // metadata only; carries the content's CRC
-  meta_header.content_crc = crc;
-  const std::string meta_record = format::encode_record_prefix(meta_header, meta.id, meta_bytes);
-  for (;;) {
-    const std::string prefix = format::encode_record_prefix(content_header, "", "");
-    body_->file.pwrite(prefix.data(), prefix.size(), record_off_);
-    std::unique_lock lk(s.mu);
-    if (body_ != s.body) {  // a prune swapped body.bin meanwhile: move into the new one
-      lk.unlock();
-      reserve(capacity_, true);
-      continue;
-    }
-    // Give back unused reservation at the tail, then append the metadata record.
-    const uint64_t content_off = record_off_ + format::kRecordHeaderSize;
-    if (s.body_end == content_off + capacity_) {
-      s.body_end = content_off + size_;
-      capacity_ = size_;
-    }
-    const uint64_t meta_off = s.body_end;
-    format::Entry e;
-    e.type = format::EntryType::kPut;
-    e.put = format::PutEntry{meta.id, meta_off, static_cast<uint32_t>(meta_bytes.size()), content_off, size_,
-                             meta.mode, meta.uid, meta.gid, meta.mtime_ns, meta.ctime_ns};
-    s.append_locked(meta_record, "", e, flush);
-    break;
-  }
-  committed_ = true;
+void StreamWriter::punch_hole(uint64_t off, uint64_t len) {
+  if (off >= size_) return;
+  cut(off, off + std::min(len, size_ - off));
 }
 
-void StreamWriter::release_reservation() {
-  if (!reserved_ || committed_) return;
+uint64_t StreamWriter::seek_data(uint64_t off) const {
+  if (off >= size_) return size_;
+  auto it = pieces_.upper_bound(off);
+  if (it != pieces_.begin()) {
+    auto before = std::prev(it);
+    if (before->first + before->second.len > off) return off;
+  }
+  return it == pieces_.end() ? size_ : std::min(it->first, size_);
+}
+
+uint64_t StreamWriter::seek_hole(uint64_t off) const {
+  if (off >= size_) return size_;
+  uint64_t pos = off;
+  auto it = pieces_.upper_bound(off);
+  if (it != pieces_.begin()) --it;
+  for (; it != pieces_.end(); ++it) {
+    if (it->first + it->second.len <= pos) continue;
+    if (it->first > pos) break;
+    pos = it->first + it->second.len;
+  }
+  return std::min(pos, size_);
+}
+
+void StreamWriter::load(const ContentRef& content, const std::vector<format::Extent>& extents) {
+  pieces_.clear();
+  for (const auto& x : extents) pieces_.emplace(x.file_off, Piece{x.len, content.body(), x.body_off, x.crc});
+  size_ = content.size();
+}
+
+// Copies every piece into runs of the current body.bin, merging pieces (and the holes
+// between them) closer than `coalesce_below` into one: bounded by the data, not the size.
+void StreamWriter::rewrite_into_run(uint64_t coalesce_below) {
+  std::map<uint64_t, Piece> old;
+  old.swap(pieces_);
+  std::string buf;
+  auto copy_range = [&](uint64_t from, uint64_t to) {  // file range, holes as zeros
+    for (uint64_t pos = from; pos < to;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, to - pos));
+      buf.assign(n, '\0');
+      auto it = old.upper_bound(pos);
+      if (it != old.begin()) --it;
+      for (; it != old.end() && it->first < pos + n; ++it) {
+        const uint64_t ps = it->first, pe = ps + it->second.len;
+        if (pe <= pos) continue;
+        const uint64_t a = std::max(ps, pos), b = std::min(pe, pos + n);
+        const size_t len = static_cast<size_t>(b - a);
+        if (it->second.body->file.pread(buf.data() + (a - pos), len, it->second.body_off + (a - ps)) != len)
+          throw IoError(EIO, it->second.body->file.path() + ": staged bytes are cut short");
+      }
+      append_bytes(pos, buf.data(), n);
+      pos += n;
+    }
+  };
+  uint64_t start = 0, end = 0;
+  bool open = false;
+  for (const auto& [off, p] : old) {
+    if (open && off - end < coalesce_below) {
+      end = off + p.len;
+      continue;
+    }
+    if (open) copy_range(start, end);
+    start = off;
+    end = off + p.len;
+    open = true;
+  }
+  if (open) copy_range(start, end);
+}
+
+void StreamWriter::prepare() {
+  Store::Impl& s = *store_;
+  std::shared_ptr<BodyFile> current;
+  {
+    std::shared_lock lk(s.mu);
+    current = s.body;
+  }
+  bool moved = false;
+  for (const auto& [off, p] : pieces_) moved |= p.body != current;
+  if (moved) {
+    // A prune replaced body.bin: the bytes this version keeps from the old one move once.
+    rewrite_into_run(1);
+  }
+  for (auto& [off, p] : pieces_) {
+    if (p.crc) continue;
+    uint32_t crc = 0;
+    std::string buf(std::min<uint64_t>(p.len, kCopyChunk), '\0');
+    for (uint64_t done = 0; done < p.len;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), p.len - done));
+      if (p.body->file.pread(buf.data(), n, p.body_off + done) != n)
+        throw IoError(EIO, p.body->file.path() + ": staged bytes at offset " + std::to_string(p.body_off + done) +
+                               " are cut short");
+      crc = crc32c::extend(crc, buf.data(), n);
+      done += n;
+    }
+    p.crc = crc;
+  }
+  // Too many pieces for one header entry: merge neighbours, the closest first.
+  for (uint64_t gap = 4096; pieces_.size() > format::kMaxExtents; gap *= 4) rewrite_into_run(gap);
+}
+
+void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
+  check_id_or_throw(meta.id);
+  const std::string meta_bytes = encode_meta_checked(meta);
+  const std::string record = format::encode_record_prefix(format::RecordHeader{}, meta.id, meta_bytes);
+  Store::Impl& s = *store_;
+  for (;;) {
+    prepare();
+    std::unique_lock lk(s.mu);
+    s.require_writable();
+    bool ready = true;
+    for (const auto& [off, p] : pieces_) ready &= p.body == s.body && p.crc.has_value();
+    if (!ready) continue;  // a prune swapped body.bin since prepare(): again
+    format::Entry e = put_entry(meta, 0, static_cast<uint32_t>(meta_bytes.size()), 0, size_);
+    e.type = format::EntryType::kPutExtents;
+    e.put.extents.reserve(pieces_.size());
+    for (const auto& [off, p] : pieces_) e.put.extents.push_back(format::Extent{off, p.len, p.body_off, *p.crc});
+    const bool run_current = run_body_ == s.body;
+    if (run_current && s.body_end == run_off_ + run_cap_) {  // give back the unused tail
+      s.body_end = run_off_ + run_used_;
+      run_cap_ = run_used_;
+    }
+    e.put.record_off = s.body_end;
+    s.append_locked(record, "", e, flush);
+    // Written bytes are now a version's (or garbage); only the unused run stays staged.
+    s.staged_bytes -= std::min(s.staged_bytes, staged_);
+    staged_ = run_current ? run_cap_ - run_used_ : 0;
+    s.staged_bytes += staged_;
+    run_committed_ = run_used_;
+    return;
+  }
+}
+
+void StreamWriter::give_back_run() {
   Store::Impl& s = *store_;
   std::unique_lock lk(s.mu);
-  const uint64_t our_end = record_off_ + format::kRecordHeaderSize + capacity_;
-  if (body_ == s.body && s.body_end == our_end) {
-    s.body_end = record_off_;  // at the tail: give the space back
+  if (run_body_ != s.body) return;
+  s.staged_bytes -= std::min(s.staged_bytes, staged_);
+  staged_ = 0;
+  if (s.body_end == run_off_ + run_cap_) {
+    s.body_end = run_off_ + run_committed_;  // at the tail: give back what no version uses
     try {
-      body_->file.truncate(record_off_);
+      run_body_->file.truncate(s.body_end);
     } catch (...) {
     }
   }
 }
 
-StreamWriter::~StreamWriter() { release_reservation(); }
+StreamWriter::~StreamWriter() {
+  try {
+    if (run_body_) give_back_run();
+  } catch (...) {
+  }
+}
 
 }  // namespace docfs
