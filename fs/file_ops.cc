@@ -1,5 +1,6 @@
 // File data: create, open, read, write, flush, release, fsync, and the staging commit.
 #include <fcntl.h>
+#include <linux/falloc.h>
 
 #include <algorithm>
 #include <vector>
@@ -26,16 +27,18 @@ void Filesystem::stage(Node* n, WriteState& ws) {
     if (!removed) id = InodeTable::id_of(n);
   }
   if (!removed) {
-    if (auto content = n->volume->store->content(id)) buf->load(*content);
+    // The old extents are kept, not copied: a change costs the bytes it writes.
+    if (auto content = n->volume->store->content_extents(id)) buf->load(content->first, content->second);
   } else {
     std::optional<ContentRef> orphan;
     {
       std::lock_guard<std::mutex> lk(table_.mutex());
       orphan = n->orphan_content;
     }
-    if (orphan) buf->load(*orphan);
+    if (orphan) buf->load_copy(*orphan);
   }
   ws.size = buf->size();
+  ws.data_bytes = buf->data_bytes();
   ws.buf = std::move(buf);
   ws.staged = true;
 }
@@ -49,6 +52,7 @@ void Filesystem::truncate_staged(Node* n, WriteState& ws, uint64_t size) {
   }
   ws.buf->truncate(size);
   ws.size = size;
+  ws.data_bytes = ws.buf->data_bytes();
   ws.mtime_ns = now_ns();
   ws.dirty = true;
 }
@@ -86,13 +90,19 @@ void Filesystem::commit(Node* n, WriteState& ws) {
 }
 
 void Filesystem::commit_node(Node* n) {
-  std::shared_lock<std::shared_mutex> ns(ns_mu_);
   std::shared_ptr<WriteState> ws;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     ws = n->write;
   }
   if (!ws) return;
+  {
+    // Work proportional to the data (CRCs of split extents, bytes a prune moved) happens
+    // here, without the namespace lock, so mkdir and rename elsewhere never wait for it.
+    std::lock_guard<std::mutex> wl(ws->mu);
+    if (ws->dirty && ws->buf) ws->buf->prepare();
+  }
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
   std::lock_guard<std::mutex> wl(ws->mu);
   commit(n, *ws);
 }
@@ -263,14 +273,35 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_buf(req, nullptr, 0);
     return;
   }
-  const ContentRef& c = **content;
-  size_t n_bytes = static_cast<size_t>(std::min<uint64_t>(size, c.size() - off));
+  reply_content(req, **content, static_cast<uint64_t>(off), size);
+}
+
+void Filesystem::reply_content(fuse_req_t req, const ContentRef& c, uint64_t off, size_t size) {
   // Point the kernel at body.bin itself: with splice, the bytes never enter user space.
-  fuse_bufvec bv = FUSE_BUFVEC_INIT(n_bytes);
-  bv.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  bv.buf[0].fd = c.fd();
-  bv.buf[0].pos = static_cast<off_t>(c.file_offset() + off);
-  fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+  // A version with extents is a vector of pieces; holes come from a zero page buffer.
+  static const std::vector<char> zeros(1u << 20);
+  std::vector<ContentRef::Piece> pieces = c.map(off, size);
+  size_t bufs = 0;
+  for (const ContentRef::Piece& p : pieces) bufs += p.hole ? (p.len + zeros.size() - 1) / zeros.size() : 1;
+  std::vector<char> storage(sizeof(fuse_bufvec) + bufs * sizeof(fuse_buf));
+  auto* bv = new (storage.data()) fuse_bufvec{};
+  for (const ContentRef::Piece& p : pieces) {
+    for (uint64_t done = 0; done < p.len;) {
+      fuse_buf& b = bv->buf[bv->count++];
+      b = fuse_buf{};
+      if (p.hole) {
+        b.size = static_cast<size_t>(std::min<uint64_t>(p.len - done, zeros.size()));
+        b.mem = const_cast<char*>(zeros.data());
+      } else {
+        b.size = static_cast<size_t>(p.len);
+        b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+        b.fd = c.fd();
+        b.pos = static_cast<off_t>(p.body_off);
+      }
+      done += b.size;
+    }
+  }
+  fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
 }
 
 void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
@@ -290,8 +321,10 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t s
     std::lock_guard<std::mutex> wl(ws->mu);
     stage(n, *ws);
     uint64_t at = fh->append ? ws->buf->size() : static_cast<uint64_t>(off);
+    if (at + size > format::kMaxContentSize) fail(EFBIG);
     ws->buf->write(at, buf, size);
     ws->size = ws->buf->size();
+    ws->data_bytes = ws->buf->data_bytes();
     ws->mtime_ns = now_ns();
     ws->dirty = true;
   }
@@ -333,6 +366,81 @@ void Filesystem::fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_i
   if (!store().read_only()) fh->node->volume->store->sync();
   // Under .remote/<key>/: returns once the key is pushed (EIO if that failed).
   if (RemoteKey* key = fh->node->volume->key) push_now(*key);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  (void)ino;
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) fail(EINVAL);  // the kernel does the rest
+  if (off < 0) fail(ENXIO);
+  FileHandle* fh = handle_of(fi);
+  Node* n = fh->node;
+  const uint64_t from = static_cast<uint64_t>(off);
+  uint64_t size = 0, found = 0;
+  std::shared_ptr<WriteState> ws;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    ws = n->write;
+  }
+  bool answered = false;
+  if (ws && fh->writable) {
+    std::lock_guard<std::mutex> wl(ws->mu);
+    if (ws->buf) {
+      size = ws->buf->size();
+      if (from < size) found = whence == SEEK_DATA ? ws->buf->seek_data(from) : ws->buf->seek_hole(from);
+      answered = true;
+    }
+  }
+  if (!answered) {
+    std::optional<ContentRef> content = fh->content;
+    if (fh->writable) {
+      std::lock_guard<std::mutex> lk(table_.mutex());
+      content = n->removed ? n->orphan_content : std::nullopt;
+      if (!n->removed) {
+        std::string id = InodeTable::id_of(n);
+        content = n->volume->store->content(id);
+      }
+    }
+    size = content ? content->size() : 0;
+    if (content && from < size) found = whence == SEEK_DATA ? content->seek_data(from) : content->seek_hole(from);
+  }
+  // Past the end, or no data after `off`: ENXIO (lseek(2)). The end is a hole.
+  if (from >= size || (whence == SEEK_DATA && found >= size)) fail(ENXIO);
+  fuse_reply_lseek(req, static_cast<off_t>(found));
+}
+
+void Filesystem::fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                           fuse_file_info* fi) {
+  (void)ino;
+  FileHandle* fh = handle_of(fi);
+  if (!fh->writable) fail(EBADF);
+  if (offset < 0 || length <= 0) fail(EINVAL);
+  const uint64_t off = static_cast<uint64_t>(offset), len = static_cast<uint64_t>(length);
+  if (off + len > format::kMaxContentSize) fail(EFBIG);
+  const bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
+  const bool punch = mode & FALLOC_FL_PUNCH_HOLE, zero = mode & FALLOC_FL_ZERO_RANGE;
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) fail(EOPNOTSUPP);
+  if (punch && !keep_size) fail(EINVAL);  // as fallocate(2)
+  Node* n = fh->node;
+  std::shared_lock<std::shared_mutex> ns(ns_mu_);
+  std::shared_ptr<WriteState> ws;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    ws = n->write;
+  }
+  if (!ws) fail(EBADF);
+  {
+    std::lock_guard<std::mutex> wl(ws->mu);
+    stage(n, *ws);
+    // docfs reserves no space ahead (body.bin is append-only): plain allocation only
+    // sets the size; the range reads as zeros, as it must.
+    if (punch || zero) ws->buf->punch_hole(off, len);
+    if (!keep_size && off + len > ws->buf->size()) ws->buf->truncate(off + len);
+    ws->size = ws->buf->size();
+    ws->data_bytes = ws->buf->data_bytes();
+    ws->mtime_ns = now_ns();
+    ws->dirty = true;
+  }
   fuse_reply_err(req, 0);
 }
 

@@ -122,10 +122,13 @@ struct stat Filesystem::attr_locked(const Node* n) {
     st.st_mode = S_IFREG | (s.mode & 07777);
     st.st_nlink = n->removed ? 0 : 1;
     st.st_size = static_cast<off_t>(s.size);
+    uint64_t data = s.data_bytes;
     if (n->write && n->write->staged) {
       st.st_size = static_cast<off_t>(n->write->size.load());
+      data = n->write->data_bytes.load();
       s.mtime_ns = n->write->mtime_ns.load();
     }
+    st.st_blocks = static_cast<blkcnt_t>((data + 511) / 512);  // holes take no space
   }
   st.st_uid = opts_.uid ? *opts_.uid : s.uid;
   st.st_gid = opts_.gid ? *opts_.gid : s.gid;
@@ -136,7 +139,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
   st.st_ctim.tv_nsec = s.ctime_ns % 1000000000;
   st.st_atim = st.st_mtim;  // atime is not stored
   st.st_blksize = 1 << 16;
-  st.st_blocks = (st.st_size + 511) / 512;
+  if (n->is_dir) st.st_blocks = (st.st_size + 511) / 512;
   return st;
 }
 

@@ -70,6 +70,8 @@ class Filesystem {
   void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);  // SEEK_DATA/HOLE
+  void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi);
   void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                bool plus);
@@ -102,6 +104,8 @@ class Filesystem {
   void commit(Node* n, WriteState& ws);
   void commit_node(Node* n);  // takes the locks itself
   void drop_write_handle(Node* n);
+  // Replies with [off, off+size) of c: body.bin pieces by fd (splice), holes as zeros.
+  void reply_content(fuse_req_t req, const ContentRef& c, uint64_t off, size_t size);
   void update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change);
 
   // ---- .remote/ (fs/remote_ops.cc) ----

@@ -26,6 +26,7 @@ struct WriteState {
   // Read without `mu` by getattr (which must not wait behind a long commit).
   std::atomic<bool> staged{false};
   std::atomic<uint64_t> size{0};
+  std::atomic<uint64_t> data_bytes{0};  // size minus holes (st_blocks)
   std::atomic<int64_t> mtime_ns{0};
 };
 

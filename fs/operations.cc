@@ -122,6 +122,14 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void op_releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "releasedir", [&] { fs_of(req)->releasedir(req, ino, fi); });
 }
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  guarded(req, "lseek", [&] { fs_of(req)->lseek(req, ino, off, whence, fi); });
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi) {
+  guarded(req, "fallocate", [&] { fs_of(req)->fallocate(req, ino, mode, offset, length, fi); });
+}
+
 void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   guarded(req, "fsyncdir", [&] { fs_of(req)->fsyncdir(req, ino, datasync, fi); });
 }
@@ -165,6 +173,8 @@ fuse_lowlevel_ops make_ops() {
   ops.flush = op_flush;
   ops.release = op_release;
   ops.fsync = op_fsync;
+  ops.lseek = op_lseek;
+  ops.fallocate = op_fallocate;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
   ops.readdirplus = op_readdirplus;
