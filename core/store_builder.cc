@@ -58,17 +58,7 @@ void StoreBuilder::add(const DocumentMeta& meta_in, ContentSource& src) {
   const size_t prefix_len = format::kRecordHeaderSize + meta_in.id.size() + meta.size();
   std::string zeros(prefix_len, '\0');
   append(zeros.data(), zeros.size());
-  uint32_t crc = 0;
-  for (uint64_t done = 0; done < len;) {
-    if (fill_ == DirectFileWriter::kChunk) next_chunk();
-    size_t want = static_cast<size_t>(std::min<uint64_t>(len - done, DirectFileWriter::kChunk - fill_));
-    size_t n = src.read(done, chunk_ + fill_, want);
-    if (n == 0) throw IoError(EIO, "content of " + meta_in.id + " ended early");
-    crc = crc32c::extend(crc, chunk_ + fill_, n);
-    fill_ += n;
-    body_end_ += n;
-    done += n;
-  }
+  const uint32_t crc = copy_in(src, 0, len, meta_in.id);
   format::RecordHeader h;
   h.content_len = len;
   h.content_crc = crc;
@@ -79,6 +69,45 @@ void StoreBuilder::add(const DocumentMeta& meta_in, ContentSource& src) {
     patches_.emplace_back(record_off, std::move(prefix));
   header_buf_ += format::encode_entry(
       put_entry(meta_in, record_off, static_cast<uint32_t>(meta.size()), record_off + prefix_len, len));
+  ++documents_;
+}
+
+uint32_t StoreBuilder::copy_in(ContentSource& src, uint64_t from, uint64_t len, const std::string& id) {
+  uint32_t crc = 0;
+  for (uint64_t done = 0; done < len;) {
+    if (fill_ == DirectFileWriter::kChunk) next_chunk();
+    size_t want = static_cast<size_t>(std::min<uint64_t>(len - done, DirectFileWriter::kChunk - fill_));
+    size_t n = src.read(from + done, chunk_ + fill_, want);
+    if (n == 0) throw IoError(EIO, "content of " + id + " ended early");
+    crc = crc32c::extend(crc, chunk_ + fill_, n);
+    fill_ += n;
+    body_end_ += n;
+    done += n;
+  }
+  return crc;
+}
+
+void StoreBuilder::add_sparse(const DocumentMeta& meta_in, uint64_t size,
+                              const std::vector<std::pair<uint64_t, uint64_t>>& ranges, ContentSource& data) {
+  if (finished_) throw std::logic_error("StoreBuilder::add_sparse after finish");
+  check_id_or_throw(meta_in.id);
+  const std::string meta = encode_meta_checked(meta_in);
+  // A metadata-only record (extents carry their own CRCs), then the data ranges.
+  const uint64_t record_off = body_end_;
+  const std::string prefix = format::encode_record_prefix(format::RecordHeader{}, meta_in.id, meta);
+  format::Entry e = put_entry(meta_in, record_off, static_cast<uint32_t>(meta.size()), 0, size);
+  e.type = format::EntryType::kPutExtents;
+  for (const auto& [off, len] : ranges) e.put.extents.push_back(format::Extent{off, len, 0, 0});
+  if (auto bad = format::check_extents(e.put.extents, size))  // limits first, then copy
+    throw FormatError("document " + meta_in.id + ": " + *bad);
+  append(prefix.data(), prefix.size());
+  uint64_t at = 0;  // offset in `data`
+  for (auto& x : e.put.extents) {
+    x.body_off = body_end_;
+    x.crc = copy_in(data, at, x.len, meta_in.id);
+    at += x.len;
+  }
+  header_buf_ += format::encode_entry(e);
   ++documents_;
 }
 

@@ -30,6 +30,10 @@ class StoreBuilder {
   // Appends one document; its content is read from src front to back, size() bytes. A later
   // document with the same id replaces the earlier one, as with Store::put.
   void add(const DocumentMeta& meta, ContentSource& src);
+  // Appends a document of `size` bytes with holes: `data` holds the bytes of the given
+  // (file offset, length) ranges back to back (sorted, not overlapping); the rest are holes.
+  void add_sparse(const DocumentMeta& meta, uint64_t size, const std::vector<std::pair<uint64_t, uint64_t>>& ranges,
+                  ContentSource& data);
   // Writes what is staged and fsyncs body.bin, then header.bin, then the directory. Nothing
   // is a store until this returns.
   void finish();
@@ -38,6 +42,8 @@ class StoreBuilder {
 
  private:
   void append(const void* p, size_t n);
+  // Appends bytes [from, from + n) of src; returns their CRC-32C.
+  uint32_t copy_in(ContentSource& src, uint64_t from, uint64_t n, const std::string& id);
   void next_chunk();
 
   std::string dir_;

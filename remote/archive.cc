@@ -33,14 +33,42 @@ T get_le(const char* p) {
   return static_cast<T>(v);
 }
 
-std::string record_prefix(const std::string& id, const std::string& meta, uint64_t content_len) {
+// The data ranges of a content with holes (merged where they touch), or nothing when it
+// has none and goes out whole.
+std::vector<std::pair<uint64_t, uint64_t>> sparse_ranges(const ContentRef& c) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (c.data_bytes() == c.size()) return out;
+  uint64_t pos = 0;
+  for (const ContentRef::Piece& p : c.map(0, c.size())) {
+    if (!p.hole) {
+      if (!out.empty() && out.back().first + out.back().second == pos)
+        out.back().second += p.len;
+      else
+        out.emplace_back(pos, p.len);
+    }
+    pos += p.len;
+  }
+  return out;
+}
+
+std::string record_prefix(const std::string& id, const std::string& meta, const ContentRef& c,
+                          const std::vector<std::pair<uint64_t, uint64_t>>& sparse) {
   std::string p;
   p.reserve(16 + id.size() + meta.size());
   put_le<uint32_t>(p, static_cast<uint32_t>(id.size()));
   p += id;
   put_le<uint32_t>(p, static_cast<uint32_t>(meta.size()));
   p += meta;
-  put_le<uint64_t>(p, content_len);
+  if (sparse.empty() && c.data_bytes() == c.size()) {
+    put_le<uint64_t>(p, c.size());
+    return p;
+  }
+  put_le<uint64_t>(p, c.size() | kSparseContent);
+  put_le<uint32_t>(p, static_cast<uint32_t>(sparse.size()));
+  for (const auto& [off, len] : sparse) {
+    put_le<uint64_t>(p, off);
+    put_le<uint64_t>(p, len);
+  }
   return p;
 }
 
@@ -104,11 +132,16 @@ StoreArchiveSource::StoreArchiveSource(const Store& store, int64_t created_ns, i
   header_.expires_ns = expires_ns;
   ids_ = store.ids_in_body_order();  // front to back through body.bin
   // The exact size up front: lets a small archive go in one PUT with a Content-Length.
+  header_.format_version = 1;  // unless a document has holes: older builds pull it
   for (const auto& id : ids_) {
     auto meta = store.meta(id);
-    auto st = store.stat(id);
-    if (!meta || !st) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
-    payload_size_ += 16 + id.size() + encode_meta(*meta).size() + st->size;
+    auto content = store.content(id);
+    if (!meta || !content) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
+    payload_size_ += 16 + id.size() + encode_meta(*meta).size() + content->data_bytes();
+    if (content->data_bytes() != content->size()) {  // holes go as a list of data ranges
+      header_.format_version = 2;
+      payload_size_ += 4 + 16 * sparse_ranges(*content).size();
+    }
   }
   header_.documents = ids_.size();
   header_.payload_length = payload_size_;
@@ -120,9 +153,12 @@ bool StoreArchiveSource::next_document() {
   auto meta = store_.meta(id);
   content_ = store_.content(id);
   if (!meta || !content_) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
-  prefix_ = record_prefix(id, encode_meta(*meta), content_->size());
+  ranges_ = sparse_ranges(*content_);
+  prefix_ = record_prefix(id, encode_meta(*meta), *content_, ranges_);
+  if (ranges_.empty() && content_->size() > 0) ranges_.emplace_back(0, content_->size());
   prefix_pos_ = 0;
-  content_pos_ = 0;
+  range_ = 0;
+  range_pos_ = 0;
   return true;
 }
 
@@ -136,11 +172,17 @@ size_t StoreArchiveSource::produce(char* out, size_t n) {
       got += k;
       continue;
     }
-    if (content_ && content_pos_ < content_->size()) {
-      size_t k = content_->read(content_pos_, out + got, n - got);
+    if (content_ && range_ < ranges_.size()) {
+      const auto [off, len] = ranges_[range_];
+      size_t want = static_cast<size_t>(std::min<uint64_t>(n - got, len - range_pos_));
+      size_t k = content_->read(off + range_pos_, out + got, want);
       if (k == 0) throw IoError(EIO, "content of " + ids_[next_ - 1] + " ended early");
-      content_pos_ += k;
+      range_pos_ += k;
       got += k;
+      if (range_pos_ == len) {
+        ++range_;
+        range_pos_ = 0;
+      }
       continue;
     }
     if (!next_document()) break;
@@ -410,6 +452,28 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
         uint32_t meta_len = r.take_le<uint32_t>("meta length");
         DocumentMeta meta = decode_meta(r.take(meta_len, "meta"), id);
         uint64_t content_len = r.take_le<uint64_t>("content length");
+        if (content_len & kSparseContent) {
+          if (h.format_version < 2) throw FormatError("document " + id + " is sparse in a version 1 archive");
+          const uint64_t size = content_len & ~kSparseContent;
+          // Limits first: the range list and its data must fit in what is left.
+          const uint32_t n = r.take_le<uint32_t>("range count");
+          if (n > format::kMaxExtents || uint64_t{n} * 16 > r.remaining())
+            throw FormatError("document " + id + " claims " + std::to_string(n) + " data ranges");
+          std::vector<std::pair<uint64_t, uint64_t>> ranges(n);
+          uint64_t data = 0;
+          for (auto& [off, len] : ranges) {
+            off = r.take_le<uint64_t>("range offset");
+            len = r.take_le<uint64_t>("range length");
+            if (len > r.remaining() || data + len > r.remaining())
+              throw FormatError("content of " + id + " runs past the end of the payload");
+            data += len;
+          }
+          ContentFromArchive src(r, data);
+          store.add_sparse(meta, size, ranges, src);
+          src.finish();
+          ++res.documents;
+          continue;
+        }
         if (content_len > r.remaining()) throw FormatError("content of " + id + " runs past the end of the payload");
         ContentFromArchive src(r, content_len);
         store.add(meta, src);

@@ -6,6 +6,10 @@
 //     zero padding to 128
 //   payload: per document  u32 id length | id | u32 meta length | meta (encode_meta) |
 //     u64 content length | content
+//   Format version 2 adds sparse documents (files with holes): the content length has its
+//   top bit set (the rest is the file size), then u32 n | n x (u64 file offset | u64 length)
+//   | the bytes of those ranges back to back; everything else is a hole. An archive with no
+//   sparse document is written as version 1, which older builds pull.
 //
 // Packing streams from a read-only Store (for_each + meta + ContentRef), unpacking streams
 // into Store::put_stream: the array is never held in memory whole.
@@ -26,7 +30,8 @@
 
 namespace docfs::remote {
 
-inline constexpr uint32_t kArchiveFormatVersion = 1;
+inline constexpr uint32_t kArchiveFormatVersion = 2;  // the newest this build reads
+inline constexpr uint64_t kSparseContent = uint64_t{1} << 63;
 inline constexpr size_t kArchiveHeaderSize = 128;
 
 struct ArchiveHeader {
@@ -79,7 +84,10 @@ class StoreArchiveSource : public UploadSource {
   std::string prefix_;  // the current record's bytes before its content
   size_t prefix_pos_ = 0;
   std::optional<ContentRef> content_;
-  uint64_t content_pos_ = 0;
+  // The content ranges to send: the whole content, or a sparse one's data ranges.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges_;
+  size_t range_ = 0;
+  uint64_t range_pos_ = 0;
   uint64_t produced_ = 0;
   Stage stages_[kStages];
   size_t slot_ = 0;

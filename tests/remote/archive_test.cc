@@ -162,7 +162,7 @@ TEST(Archive, RefusalsLeaveDestinationUntouched) {
   bad[8] = 9;
   std::string msg = try_unpack(t, bad, t / "dst");
   EXPECT_NE(msg.find("version 9 is newer"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("(version 1)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(version 2)"), std::string::npos) << msg;
   bad = good;
   bad[0] = 'X';
   EXPECT_NE(try_unpack(t, bad, t / "dst").find("bad magic"), std::string::npos);
@@ -208,4 +208,54 @@ TEST(Archive, MaxBytesCheckedFirst) {
   po.max_bytes = 1000;
   EXPECT_THROW(pull_store(b, "k", t / "dst", po), UsageError);
   EXPECT_FALSE(path_exists(t / "dst"));
+}
+
+// A file with holes travels as its data ranges: a 1 TB sparse file pushes as a few bytes,
+// and the pulled store has the same holes (version 2 archive); without holes, version 1.
+TEST(Archive, SparseFilesKeepTheirHoles) {
+  Tmp t;
+  const uint64_t tb = 1000000000000ull;
+  {
+    auto s = Store::open(t / "src", OpenOptions{.create = true, .read_only = false});
+    auto w = s->begin_stream();
+    w->truncate(tb);
+    w->write(4096, "first block", 11);
+    w->write(tb / 2, "middle", 6);
+    w->write(tb - 3, "end", 3);
+    DocumentMeta m;
+    m.id = "sparse.img";
+    w->commit(m);
+    w.reset();
+    Document d;
+    d.meta.id = "dense";
+    d.content = "plain";
+    s->put(d);
+  }
+  FileBackend b(t / "remote");
+  PushResult pr = push_store(t / "src", b, "k", {});
+  EXPECT_LT(pr.bytes, 4096u);
+  std::string head = read_file(t / "remote/k").substr(0, kArchiveHeaderSize);
+  EXPECT_EQ(decode_archive_header(head, "k").format_version, 2u);
+  pull_store(b, "k", t / "dst", {});
+  auto s = Store::open(t / "dst", OpenOptions{.create = false, .read_only = true});
+  auto c = s->content("sparse.img");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->size(), tb);
+  EXPECT_EQ(c->data_bytes(), 20u);
+  std::string got(11, 'x');
+  c->read(4096, got.data(), 11);
+  EXPECT_EQ(got, "first block");
+  got.assign(6, 'x');
+  c->read(tb / 2, got.data(), 6);
+  EXPECT_EQ(got, "middle");
+  EXPECT_EQ(c->seek_data(4096 + 11), tb / 2);
+  EXPECT_EQ(s->get("dense")->content, "plain");
+  EXPECT_TRUE(Store::fsck(t / "dst", false).ok());
+
+  // A store without holes still makes a version 1 archive (older builds pull it).
+  Tmp u;
+  fill_store(u / "src");
+  FileBackend b2(u / "remote");
+  push_store(u / "src", b2, "k", {});
+  EXPECT_EQ(decode_archive_header(read_file(u / "remote/k").substr(0, kArchiveHeaderSize), "k").format_version, 1u);
 }
