@@ -34,6 +34,7 @@ void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode
     changed(dir->volume);
     Node* n = table_.add_child(dir, name, true);
     n->explicit_dir = true;
+    InodeTable::entries_changed(dir, marker.meta.mtime_ns);
     e = entry_locked(n);
   }
   fuse_reply_entry(req, &e);
@@ -59,7 +60,10 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     orphan_locked(n);
     n->volume->store->remove(id);
     changed(n->volume);
+    int64_t now = now_ns();
+    InodeTable::status_changed(n, now);  // an open descriptor's fstat sees it
     table_.remove(n);
+    InodeTable::entries_changed(dir, now);
     keep_directory_locked(dir);
   }
   fuse_reply_err(req, 0);
@@ -80,6 +84,7 @@ void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (n->explicit_dir) n->volume->store->remove(InodeTable::id_of(n));
     changed(n->volume);
     table_.remove(n);
+    InodeTable::entries_changed(dir, now_ns());
     keep_directory_locked(dir);
   }
   fuse_reply_err(req, 0);
@@ -145,9 +150,17 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
       }
     }
     changed(src->volume);
-    if (dst) table_.remove(dst);
+    int64_t now = now_ns();
+    if (dst) {
+      InodeTable::status_changed(dst, now);
+      table_.remove(dst);
+    }
     table_.move(src, to_dir, newname);
     ++src->version;
+    // Linux changes the ctime of what was renamed too (ext4, tmpfs); POSIX allows it.
+    InodeTable::status_changed(src, now);
+    InodeTable::entries_changed(from_dir, now);
+    InodeTable::entries_changed(to_dir, now);
     keep_directory_locked(from_dir);
   }
   fuse_reply_err(req, 0);

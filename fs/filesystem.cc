@@ -5,6 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "fs/errors.h"
 #include "fs/log.h"
 #include "fs/remote_sync.h"
@@ -130,6 +133,9 @@ struct stat Filesystem::attr_locked(const Node* n) {
     }
     st.st_blocks = static_cast<blkcnt_t>((data + 511) / 512);  // holes take no space
   }
+  // Namespace changes, renames and open truncates keep their times in the node only.
+  s.mtime_ns = std::max(s.mtime_ns, n->mtime_ns);
+  s.ctime_ns = std::max(s.ctime_ns, n->ctime_ns);
   st.st_uid = opts_.uid ? *opts_.uid : s.uid;
   st.st_gid = opts_.gid ? *opts_.gid : s.gid;
   if (opts_.umask) st.st_mode &= ~*opts_.umask;
@@ -226,10 +232,14 @@ void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)
       meta->gid = owner_gid_;
       meta->mtime_ns = mount_time_ns_;
     }
+    // The record takes over the times kept in memory, so that a later utimens to an
+    // older mtime is not hidden by them.
+    meta->mtime_ns = std::max(meta->mtime_ns, n->mtime_ns);
     change(*meta);
     meta->ctime_ns = now_ns();
     store.put(Document{*meta, ""});
     n->explicit_dir = true;
+    n->mtime_ns = n->ctime_ns = 0;
     changed(n->volume);
     return;
   }
@@ -276,6 +286,11 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int 
     try {
       std::lock_guard<std::mutex> wl(ws->mu);
       truncate_staged(n, *ws, static_cast<uint64_t>(attr->st_size));
+      {
+        // ftruncate: the commit comes at close, but ctime changes now.
+        std::lock_guard<std::mutex> lk(table_.mutex());
+        InodeTable::status_changed(n, now_ns());
+      }
       if (!fi || temporary) commit(n, *ws);
     } catch (...) {
       drop_write_handle(n);
@@ -300,8 +315,23 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int 
       std::lock_guard<std::mutex> lk(table_.mutex());
       if (n->write) n->write->mtime_ns = mtime;  // the pending commit keeps it
     }
+  } else if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+    // atime is not stored, but utimens changes ctime all the same.
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    InodeTable::status_changed(n, now_ns());
   }
   getattr(req, ino);
+}
+
+void Filesystem::attr_changed(fuse_ino_t ino) {
+  // The kernel caches attributes for attr_timeout and takes them from replies; a change it
+  // did not get in a reply (a commit at close, a setxattr's ctime) must drop that cache.
+  // Offset -1 invalidates attributes only, never pages, so the kernel waits on nothing
+  // and this is safe from any handler, also one for `ino` itself.
+  if (!session_ || fuse_session_exited(session_)) return;  // unmounting: nobody caches
+  int rc = fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
+  if (rc != 0 && rc != -ENOENT)  // ENOENT: the kernel has forgotten the inode
+    DOCFS_LOG_DEBUG("invalidating the attributes of inode %lu: %s", ino, strerror(-rc));
 }
 
 void Filesystem::statfs(fuse_req_t req, fuse_ino_t ino) {

@@ -125,6 +125,11 @@ class Filesystem {
   // Pushes the key now (fsync); throws Error(EIO) when the push fails.
   void push_now(RemoteKey& k);
 
+  // Drops the kernel's cached attributes of `ino` after the daemon changed them other
+  // than in the reply to the request that changed them (a commit at close, a setxattr's
+  // ctime). Call without the table mutex; safe from any handler.
+  void attr_changed(fuse_ino_t ino);
+
   InodeTable table_;
   std::unique_ptr<RemoteSync> remote_;
   Node* remote_dir_ = nullptr;

@@ -138,6 +138,13 @@ void InodeTable::move(Node* n, Node* new_parent, std::string new_name) {
   new_parent->children.emplace(std::move(new_name), n);
 }
 
+void InodeTable::entries_changed(Node* dir, int64_t now) {
+  dir->mtime_ns = now;
+  dir->ctime_ns = now;
+}
+
+void InodeTable::status_changed(Node* n, int64_t now) { n->ctime_ns = now; }
+
 void InodeTable::forget(Node* n, uint64_t count) {
   n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
   maybe_erase(n);

@@ -58,6 +58,13 @@ struct Node {
   // The content a removed file had. The kernel may open a node it looked up just before
   // an unlink or rename-over removed it; that open sees the old bytes, as locally.
   std::optional<ContentRef> orphan_content;
+  // Times this mount changed without writing a store record (0: none): a directory's
+  // mtime and ctime when an entry is added or removed, a node's ctime when it is renamed,
+  // unlinked or truncated while open. attr shows the later of these and the stored times.
+  // A record per namespace change would cost a metadata version each, so they live here
+  // for the life of the mount; a remount shows the stored times (SEMANTICS.md).
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
 };
 
 class InodeTable {
@@ -92,6 +99,11 @@ class InodeTable {
   // Decrements the lookup count; frees removed nodes nobody references any more.
   void forget(Node* n, uint64_t count);
   void maybe_erase(Node* n);
+
+  // A directory gained or lost an entry at `now`: its mtime and ctime change (POSIX).
+  static void entries_changed(Node* dir, int64_t now);
+  // The node's status (name, size, links) changed at `now`: its ctime changes.
+  static void status_changed(Node* n, int64_t now);
 
   // The document id of a node: its path from its volume root.
   static std::string id_of(const Node* n);

@@ -91,6 +91,7 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, cons
     err = set_xattr(m, name, std::string_view(value, size), flags);
     if (err) fail(err);
   });
+  attr_changed(ino);  // ctime changed; the reply carries no attributes
   fuse_reply_err(req, 0);
 }
 
@@ -107,6 +108,7 @@ void Filesystem::removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   update_meta_of(n, [&](DocumentMeta& m) {
     if (int err = remove_xattr(m, name)) fail(err);
   });
+  attr_changed(ino);  // ctime changed; the reply carries no attributes
   fuse_reply_err(req, 0);
 }
 

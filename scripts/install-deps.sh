@@ -9,7 +9,7 @@ packages=(
   cmake g++ make pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcereal-dev
   libssl-dev libgtest-dev nlohmann-json3-dev
   # tests: tools driven against the mount, the S3 test server, peers for benchmarks
-  rsync fio attr curl xxd bc python3 nodejs npm awscli s3fs man-db
+  rsync fio attr curl xxd bc python3 perl nodejs npm awscli s3fs man-db
   # fuzzing (libFuzzer runtimes)
   clang libclang-rt-14-dev
 )
