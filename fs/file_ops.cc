@@ -84,6 +84,7 @@ void Filesystem::commit(Node* n, WriteState& ws) {
   ws.buf->commit(meta);
   ws.dirty = false;
   changed(n->volume);
+  attr_changed(n->ino);  // size and times changed outside any reply: drop the kernel's copy
   std::lock_guard<std::mutex> lk(table_.mutex());
   ++n->version;
   DOCFS_LOG_DEBUG("committed %s (%lu bytes)", id.c_str(), static_cast<unsigned long>(ws.buf->size()));
@@ -207,6 +208,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
       dir->volume->store->put(doc, false);
       changed(dir->volume);
       n = table_.add_child(dir, name, false);
+      InodeTable::entries_changed(dir, doc.meta.mtime_ns);
       fi->flags |= O_TRUNC;  // new and empty: close commits (and flushes) it
     }
     e = entry_locked(n);
