@@ -169,8 +169,9 @@ if part 32g; then
   check "its 4 KiB read back" within 10 cmp <(block "$MNT/h" $OFF) "$WORK/blk2"
 
   # Compaction: make some garbage, ask for a prune; it must finish and not loop.
-  for i in 1 2 3; do head -c 1M /dev/urandom >"$MNT/junk"; done
-  rm "$MNT/junk"
+  random_file "$WORK/junk" $((1 << 20))
+  for i in 1 2 3; do within 10 cp "$WORK/junk" "$MNT/junk" || fail "writing 1 MiB hung"; done
+  within 5 rm "$MNT/junk" || fail "rm hung"
   check "docfs prune on the mounted store returns" within 10 "$DOCFS" prune "$STORE"
   ok=0
   for i in $(seq 1 50); do
@@ -221,6 +222,8 @@ compare_tb() {  # compare_tb NAME FILE: size, every block and the data map of FI
 }
 if part tb || part remote; then
   build_tb "$WORK/plain/tb"
+  check "the plain filesystem keeps holes (du -k of the plain 1 TB file: $(kib_used "$WORK/plain/tb"))" \
+    test "$(kib_used "$WORK/plain/tb")" -lt 1024
   timed ms 60 build_tb "$MNT/tb" || fail "building a 1 TB sparse file on the mount failed or hung (${ms} ms)"
   echo "# 1 TB sparse file with ${#OFFS[@]} blocks on the mount: ${ms} ms"
   check "1 TB file with ${#OFFS[@]} blocks built within 10 s (${ms} ms)" test "$ms" -le 10000
@@ -260,8 +263,8 @@ if part latency; then
   # attr/entry timeouts 0: every stat reaches the daemon instead of the kernel's cache.
   mount_m "$STORE" "$MNT" -o attr_timeout=0,entry_timeout=0
   head -c 1G /dev/urandom >"$WORK/plain/1g"
-  echo other >"$MNT/other"
-  mkdir "$MNT/lat"
+  within 5 cp "$WORK/blk1" "$MNT/other" || fail "cp of 4 KiB hung"
+  within 5 mkdir "$MNT/lat" || fail "mkdir hung"
   python3 - "$MNT" "$WORK/lat.stop" "$WORK/lat.out" <<'PY' &
 import os, sys, time
 mnt, stop, out = sys.argv[1:4]
