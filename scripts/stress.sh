@@ -15,6 +15,10 @@
 # Environment:
 #   N, P            fsstress operations per process (10000) and processes (4)
 #   STRESS_SEED     fsstress seed (default: random; printed, so a run can be repeated)
+#   FSSTRESS_ARGS   more fsstress arguments for both runs, e.g. "-f link=0 -f symlink=0
+#                   -f mknod=0". Even with the same seed the two runs build different trees
+#                   (docfs refuses links, device nodes and other user.* xattrs, so fsstress's
+#                   random choices drift apart): the table shows both trees' apparent size.
 #   FSSTRESS_SRC    xfstests: a source tree (with ltp/fsstress.c) or a git directory (bare
 #                   or not); or the first argument. Default: a mirror of kdave/xfstests under
 #                   $XFSTESTS_MIRRORS (/work/.mirror), if there is one.
@@ -229,7 +233,8 @@ umount_docfs() {  # returns 1 if the unmount did not finish within 10 minutes
 run_fsstress() {
   local dir=$1 name=$2 t0 t1 i
   t0=$(now_ms)
-  "$FSS" -n "$N" -p "$P" -s "$SEED" -d "$dir" >"$WORK/fsstress-$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$FSS" -n "$N" -p "$P" -s "$SEED" ${FSSTRESS_ARGS:-} -d "$dir" >"$WORK/fsstress-$name.log" 2>&1 &
   FSS_PID=$!
   while kill -0 "$FSS_PID" 2>/dev/null; do
     if (($(now_ms) - t0 > TIMEOUT * 1000)); then
@@ -323,7 +328,7 @@ print("\n".join(out))
 PY
 
 # ------------------------------------------------------------------ runs
-say "fsstress $FSS: -n $N -p $P -s $SEED; work directory $WORK ($(df --output=fstype "$WORK" | tail -1))"
+say "fsstress $FSS: -n $N -p $P -s $SEED ${FSSTRESS_ARGS:-}; work directory $WORK ($(df --output=fstype "$WORK" | tail -1))"
 drop_caches
 say "plain directory ..."
 run_fsstress "$PLAIN/fss" plain
@@ -411,7 +416,7 @@ fmt_b() { [[ $1 == NA ]] && echo NA || echo "$(human "$1") ($1)"; }
 
 cat <<EOF
 
-fsstress -n $N -p $P -s $SEED  (docfs: $DOCFS_ORIG of $(date -u -r "$DOCFS_ORIG" '+%Y-%m-%d %H:%M'), run $(date -u '+%Y-%m-%d %H:%M') UTC)
+fsstress -n $N -p $P -s $SEED ${FSSTRESS_ARGS:-} (docfs: $DOCFS_ORIG of $(date -u -r "$DOCFS_ORIG" '+%Y-%m-%d %H:%M'), run $(date -u '+%Y-%m-%d %H:%M') UTC)
 | what | value | target |
 |---|---|---|
 | fsstress on the plain directory ($(df --output=fstype "$WORK" | tail -1)) | $(fmt_ms "$plain_ms") | |
