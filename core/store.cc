@@ -222,8 +222,13 @@ uint64_t ContentRef::seek_hole(uint64_t off) const {
 
 EntryScan scan_entries(const File& f, uint64_t start,
                        const std::function<void(const Entry&, uint64_t)>& fn) {
+  return scan_entries(f, start, f.size(), fn);
+}
+
+EntryScan scan_entries(const File& f, uint64_t start, uint64_t end,
+                       const std::function<void(const Entry&, uint64_t)>& fn) {
   EntryScan scan;
-  const uint64_t size = f.size();
+  const uint64_t size = std::min(end, f.size());
   uint64_t pos = start;
   std::string buf;
   uint64_t buf_off = start;  // file offset of buf[0]

@@ -36,6 +36,9 @@ struct EntryScan {
 // stops the scan.
 EntryScan scan_entries(const File& f, uint64_t start,
                        const std::function<void(const format::Entry&, uint64_t)>& fn);
+// The same, reading no further than `end` (entries a writer appends meanwhile are not seen).
+EntryScan scan_entries(const File& f, uint64_t start, uint64_t end,
+                       const std::function<void(const format::Entry&, uint64_t)>& fn);
 
 inline constexpr char kPruneScratch[] = "prune.tmp";  // being written: delete on open
 inline constexpr char kPruneReady[] = "prune.ready";  // complete: roll forward on open

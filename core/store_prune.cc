@@ -22,6 +22,10 @@ using format::EntryType;
 namespace {
 
 constexpr size_t kHeaderFlush = 1u << 20;
+// Catch-up rounds without pausing writers (each copies what the previous one saw appended)
+// before the final, paused one. A single small entry can name a big commit, so the rounds
+// go on until one finds nothing new, not until little header is left.
+constexpr int kCatchUpRounds = 8;
 
 // Writes the new pair: records copied from the old body, entries pointing at them.
 class PruneWriter {
@@ -250,18 +254,32 @@ PruneResult Store::Impl::prune() {
     live.clear();
     live.shrink_to_fit();
 
-    // 2. Writers pause: wait out streaming puts, then copy what was appended since the
-    //    snapshot, and commit.
+    // 2. Catch up with what writers appended meanwhile, without stopping them, in rounds
+    //    until a round finds little; then writers pause (streaming puts are waited out)
+    //    only for that last little bit, so no writer waits for work the size of a file.
+    auto copy_entry = [&](const Entry& e, uint64_t) {
+      if (e.type == EntryType::kPut || e.type == EntryType::kPutExtents)
+        writer.copy_put(e.put.id, location_of(e.put, e.type == EntryType::kPutExtents));
+      else
+        writer.write_entry(e);
+    };
+    uint64_t caught_up = snapshot_end;
+    for (int round = 0; round < kCatchUpRounds; ++round) {
+      uint64_t end;
+      {
+        std::unique_lock lk(mu);
+        flush_locked();
+        end = header_end;
+      }
+      if (end == caught_up) break;
+      EntryScan scan = scan_entries(header, caught_up, end, copy_entry);
+      if (scan.corruption) throw FormatError(*scan.corruption + "; prune stopped");
+      caught_up = scan.valid_end;
+    }
     std::unique_lock gate(stream_gate);
     std::unique_lock lk(mu);
     flush_locked();
-    EntryScan scan = scan_entries(header, snapshot_end, [&](const Entry& e, uint64_t) {
-      if (e.type == EntryType::kPut || e.type == EntryType::kPutExtents) {
-        writer.copy_put(e.put.id, location_of(e.put, e.type == EntryType::kPutExtents));
-      } else {
-        writer.write_entry(e);
-      }
-    });
+    EntryScan scan = scan_entries(header, caught_up, copy_entry);
     if (scan.corruption) throw FormatError(*scan.corruption + "; prune stopped");
     writer.finish();
     result.bytes_after = writer.bytes();
