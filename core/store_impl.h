@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -69,7 +70,11 @@ class Store::Impl {
   std::string body_buf;
   std::string header_buf;
   uint64_t live_bytes = 0;
-  uint64_t staged_bytes = 0;  // run space of uncommitted StreamWriters (not garbage)
+  uint64_t staged_bytes = 0;  // run space of uncommitted StreamWriters and parked runs
+  // Never-written ends of StreamWriter runs that were not at the tail when their writer
+  // finished: offset -> length in the current body.bin, handed to the next writer that
+  // needs room instead of growing body.bin (counted in staged_bytes, not garbage).
+  std::multimap<uint64_t, uint64_t> parked_runs;
   uint32_t header_version = format::kFormatVersion;  // of header.bin as opened
   uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
   uint64_t body_size_at_scan = 0;   // read-only: body.bin size when entries were checked

@@ -302,6 +302,7 @@ PruneResult Store::Impl::prune() {
     index.clear();
     live_bytes = 0;
     staged_bytes = 0;  // writers' runs were in the old body; they start new ones
+    parked_runs.clear();
     max_referenced_end = 0;
     header_version = format::kFormatVersion;
     replay_from(format::kFileHeaderSize);

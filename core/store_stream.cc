@@ -15,6 +15,18 @@ namespace {
 constexpr uint64_t kMinRun = 1u << 20;
 constexpr uint64_t kMaxRun = 256u << 20;
 constexpr size_t kCopyChunk = 1u << 20;
+constexpr uint64_t kParkAtLeast = 64u << 10;  // smaller run ends are left as garbage
+constexpr size_t kMaxParked = 4096;
+
+// Parks [off, off + len) of the current body for the next writer; the caller has already
+// counted it in staged_bytes (or drops it from there when it is not worth keeping).
+void park(Store::Impl& s, uint64_t off, uint64_t len) {
+  if (len < kParkAtLeast || s.parked_runs.size() >= kMaxParked) {
+    s.staged_bytes -= std::min(s.staged_bytes, len);
+    return;
+  }
+  s.parked_runs.emplace(len, off);
+}
 
 void check_size(uint64_t end) {
   if (end > format::kMaxContentSize)
@@ -51,17 +63,25 @@ uint64_t StreamWriter::room_for(uint64_t n) {
     run_hint_ = std::min(run_cap_ * 2, kMaxRun);
     return run_off_ + run_used_;
   }
-  // A new run at the end. The unused rest of the old one is garbage from now on.
+  // A new run. The unused rest of the old one waits for another writer.
   if (run_body_) {
     const uint64_t unused = run_cap_ - run_used_;
-    s.staged_bytes -= std::min(s.staged_bytes, unused);
+    park(s, run_off_ + run_used_, unused);
     staged_ -= std::min(staged_, unused);
   }
-  s.flush_locked();  // the body buffer must stay the last bytes of body.bin
   run_body_ = s.body;
+  run_used_ = run_committed_ = 0;
+  if (auto it = s.parked_runs.lower_bound(n); it != s.parked_runs.end()) {  // smallest that fits
+    run_cap_ = it->first;
+    run_off_ = it->second;
+    s.parked_runs.erase(it);
+    staged_ += run_cap_;  // already in s.staged_bytes
+    writeback_mark_ = run_off_;
+    return run_off_;
+  }
+  s.flush_locked();  // the body buffer must stay the last bytes of body.bin
   run_off_ = s.body_end;
   run_cap_ = want;
-  run_used_ = run_committed_ = 0;
   writeback_mark_ = run_off_;
   s.body_end += want;
   s.staged_bytes += want;
@@ -286,15 +306,20 @@ void StreamWriter::give_back_run() {
   Store::Impl& s = *store_;
   std::unique_lock lk(s.mu);
   if (run_body_ != s.body) return;
-  s.staged_bytes -= std::min(s.staged_bytes, staged_);
-  staged_ = 0;
   if (s.body_end == run_off_ + run_cap_) {
+    s.staged_bytes -= std::min(s.staged_bytes, staged_);
     s.body_end = run_off_ + run_committed_;  // at the tail: give back what no version uses
     try {
       run_body_->file.truncate(s.body_end);
     } catch (...) {
     }
+  } else {
+    // Bytes written since the last commit are garbage; the never-written end is parked.
+    const uint64_t unused = run_cap_ - run_used_;
+    s.staged_bytes -= std::min(s.staged_bytes, staged_ - std::min(staged_, unused));
+    park(s, run_off_ + run_used_, unused);
   }
+  staged_ = 0;
 }
 
 StreamWriter::~StreamWriter() {

@@ -23,7 +23,9 @@ void check_size(uint64_t end) {
 WriteBuffer::WriteBuffer(Store& store, uint64_t memory_limit) : store_(store), memory_limit_(memory_limit) {}
 
 void WriteBuffer::spill() {
-  auto stream = store_.begin_stream(std::max<uint64_t>(mem_.size() * 2, memory_limit_));
+  // Runs start as big as what is already written (a file growing front to back keeps
+  // growing), not as the memory bound: a far write into a small file writes little.
+  auto stream = store_.begin_stream(mem_.size() * 2);
   stream->write(0, mem_.data(), mem_.size());
   stream_ = std::move(stream);
   std::string().swap(mem_);
@@ -92,7 +94,7 @@ void WriteBuffer::load(const ContentRef& content, const std::vector<format::Exte
     mem_ = content.read_all();
     return;
   }
-  if (!stream_) stream_ = store_.begin_stream(memory_limit_);
+  if (!stream_) stream_ = store_.begin_stream(0);
   std::string().swap(mem_);
   stream_->load(content, extents);
 }
