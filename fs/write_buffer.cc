@@ -38,8 +38,9 @@ void WriteBuffer::spill_if_needed(uint64_t needed) {
 void WriteBuffer::write(uint64_t off, const void* data, size_t n) {
   const uint64_t end = off + n;
   check_size(end < off ? UINT64_MAX : end);
-  // A write far past the end makes a hole: keep it one by going to the stream.
-  spill_if_needed(off > mem_.size() + kCopySmallerThan ? UINT64_MAX : end);
+  // A write past the end makes a hole: keep it one by going to the stream (memory holds
+  // only files written front to back).
+  spill_if_needed(off > mem_.size() ? UINT64_MAX : end);
   if (stream_) {
     stream_->write(off, data, n);
     return;
@@ -61,7 +62,7 @@ size_t WriteBuffer::read(uint64_t off, void* buf, size_t n) const {
 
 void WriteBuffer::truncate(uint64_t size) {
   check_size(size);
-  spill_if_needed(size);
+  spill_if_needed(size > mem_.size() ? UINT64_MAX : size);  // growing adds a hole
   if (stream_)
     stream_->truncate(size);
   else
