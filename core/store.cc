@@ -345,10 +345,15 @@ bool Store::Impl::apply(const Entry& e) {
       if (index.upsert(p.id, loc, &prev))
         live_bytes -= std::min(live_bytes, live_size(p.id, prev));
       live_bytes += live_size(p.id, loc);
+      if (loc.extents && loc.extents->size() > Store::kDefragExtents)
+        fragmented.emplace(p.id);
+      else if (!fragmented.empty())
+        fragmented.erase(p.id);
       max_referenced_end = std::max({max_referenced_end, data_end, meta_end});
       return true;
     }
     case EntryType::kDelete: {
+      if (!fragmented.empty()) fragmented.erase(e.put.id);
       Location prev;
       if (index.erase(e.put.id, &prev)) live_bytes -= std::min(live_bytes, live_size(e.put.id, prev));
       return true;
@@ -356,6 +361,10 @@ bool Store::Impl::apply(const Entry& e) {
     case EntryType::kRename: {
       Location moved, replaced;
       if (!index.erase(e.put.id, &moved)) return true;
+      if (!fragmented.empty()) {
+        fragmented.erase(e.to);
+        if (fragmented.erase(e.put.id)) fragmented.emplace(e.to);
+      }
       live_bytes -= std::min(live_bytes, live_size(e.put.id, moved));
       if (index.upsert(e.to, moved, &replaced))
         live_bytes -= std::min(live_bytes, live_size(e.to, replaced));
@@ -364,6 +373,7 @@ bool Store::Impl::apply(const Entry& e) {
     }
     case EntryType::kClear:
       index.clear();
+      fragmented.clear();
       live_bytes = 0;
       return true;
   }
@@ -875,5 +885,51 @@ void Store::reload() {
 }
 
 PruneResult Store::prune() { return impl_->prune(); }
+
+size_t Store::defragment(uint64_t max_bytes) {
+  std::vector<std::string> ids;
+  {
+    std::shared_lock lk(impl_->mu);
+    if (impl_->read_only) return 0;
+    ids.assign(impl_->fragmented.begin(), impl_->fragmented.end());
+  }
+  size_t done = 0;
+  uint64_t bytes = 0;
+  for (const std::string& id : ids) {
+    if (bytes >= max_bytes) break;
+    auto found = impl_->locate(id);
+    if (!found || !found->first.extents) continue;
+    const auto& [loc, body] = *found;
+    const auto& xs = *loc.extents;
+    // Extents separated by holes stay separate: only versions that would shrink a lot.
+    size_t runs = 1;
+    for (size_t i = 1; i < xs.size(); ++i) runs += xs[i].file_off != xs[i - 1].file_end();
+    if (xs.size() <= kDefragExtents || runs * 2 > xs.size()) continue;
+    impl_->ensure_flushed_through(std::max(content_end(loc), loc.record_off + format::kRecordHeaderSize + id.size() + loc.meta_len));
+    const DocumentMeta m = read_meta(*body, id, loc);
+    const ContentRef c(body, loc.extents, loc.content_len);
+    // Copied front to back, each old extent checked; logically adjacent extents merge.
+    auto w = begin_stream(c.data_bytes());
+    std::string buf;
+    for (const auto& x : xs) {
+      uint32_t crc = 0;
+      for (uint64_t off = 0; off < x.len;) {
+        buf.resize(static_cast<size_t>(std::min<uint64_t>(x.len - off, kCopyChunk)));
+        c.read(x.file_off + off, buf.data(), buf.size());
+        crc = crc32c::extend(crc, buf.data(), buf.size());
+        w->write(x.file_off + off, buf.data(), buf.size());
+        off += buf.size();
+      }
+      if (crc != x.crc)
+        throw FormatError(body->file.path() + ": content of " + id + " at offset " + std::to_string(x.body_off) +
+                          " fails its checksum (run docfs fsck)");
+    }
+    w->truncate(c.size());
+    if (w->commit_if(m, false, loc.extents.get())) ++done;
+    bytes += c.data_bytes();
+  }
+  if (done) flush();
+  return done;
+}
 
 }  // namespace docfs

@@ -193,6 +193,11 @@ class Store {
   // place (a crash at any point leaves the old or the new store whole). Writers pause only
   // for the final catch-up; readers holding a ContentRef keep reading the old body.
   PruneResult prune();
+  // Rewrites versions with more than kDefragExtents extents (appended to or written in
+  // place many times) as few extents, contiguous in body.bin: at most `max_bytes` of data
+  // per call. A version changed meanwhile is left alone. Returns the documents rewritten.
+  static constexpr size_t kDefragExtents = 256;
+  size_t defragment(uint64_t max_bytes);
   // Verifies every header entry and every live body record CRC. repair=true truncates
   // torn tails (needs the writer lock).
   static FsckReport fsck(const std::string& dir, bool repair);
@@ -241,6 +246,9 @@ class StreamWriter {
 
  private:
   friend class Store;
+  // commit(); with `expected`, only if meta.id's newest version is still the one whose
+  // index entry holds that extent list (each version has its own).
+  bool commit_if(const DocumentMeta& meta, bool flush, const std::vector<format::Extent>* expected);
   explicit StreamWriter(Store::Impl* store) : store_(store) {}
   struct Piece {
     uint64_t len;

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -77,6 +78,7 @@ class Store::Impl {
   std::multimap<uint64_t, uint64_t> parked_runs;
   uint32_t header_version = format::kFormatVersion;  // of header.bin as opened
   uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
+  std::set<std::string, std::less<>> fragmented;  // ids whose version has > kDefragExtents extents
   uint64_t body_size_at_scan = 0;   // read-only: body.bin size when entries were checked
 
   // ---- open / replay (store.cc) ----

@@ -270,7 +270,9 @@ void StreamWriter::prepare() {
   for (uint64_t gap = 4096; pieces_.size() > format::kMaxExtents; gap *= 4) rewrite_into_run(gap);
 }
 
-void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
+void StreamWriter::commit(const DocumentMeta& meta, bool flush) { commit_if(meta, flush, nullptr); }
+
+bool StreamWriter::commit_if(const DocumentMeta& meta, bool flush, const std::vector<format::Extent>* expected) {
   check_id_or_throw(meta.id);
   const std::string meta_bytes = encode_meta_checked(meta);
   const std::string record = format::encode_record_prefix(format::RecordHeader{}, meta.id, meta_bytes);
@@ -282,6 +284,10 @@ void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
     bool ready = true;
     for (const auto& [off, p] : pieces_) ready &= p.body == s.body && p.crc.has_value();
     if (!ready) continue;  // a prune swapped body.bin since prepare(): again
+    if (expected) {
+      const Location* now = s.index.find(meta.id);
+      if (!now || now->extents.get() != expected) return false;
+    }
     format::Entry e = put_entry(meta, 0, static_cast<uint32_t>(meta_bytes.size()), 0, size_);
     e.type = format::EntryType::kPutExtents;
     e.put.extents.reserve(pieces_.size());
@@ -298,7 +304,7 @@ void StreamWriter::commit(const DocumentMeta& meta, bool flush) {
     staged_ = run_current ? run_cap_ - run_used_ : 0;
     s.staged_bytes += staged_;
     run_committed_ = run_used_;
-    return;
+    return true;
   }
 }
 

@@ -228,3 +228,41 @@ TEST(Extents, AVersionOneStoreIsUpgradedAtItsFirstExtentsEntry) {
 
 }  // namespace
 }  // namespace docfs
+
+namespace docfs {
+namespace {
+
+// A log appended to 600 times has 600 extents; defragment() makes it one again, unless
+// the version changed meanwhile; extents between holes stay apart.
+TEST(Extents, DefragmentJoinsAManyTimesAppendedFile) {
+  TempDir t;
+  auto s = create_store(t / "s");
+  std::string model;
+  auto append = [&](const std::string& id, uint64_t at, const std::string& line) {
+    auto w = s->begin_stream();
+    if (auto loaded = s->content_extents(id)) w->load(loaded->first, loaded->second);
+    w->write(at, line.data(), line.size());
+    w->commit(meta_for(id));
+  };
+  for (int i = 0; i < 600; ++i) {
+    std::string line = "entry " + std::to_string(i) + "\n";
+    append("log", model.size(), line);
+    model += line;
+    append("holes", static_cast<uint64_t>(i) * 8192, line);  // every append after a hole
+  }
+  DocumentMeta m = *s->meta("log");
+  m.mime_type = "text/plain";
+  s->update_meta(m);
+  EXPECT_EQ(s->content_extents("log")->second.size(), 600u);
+  EXPECT_EQ(s->defragment(1 << 30), 1u);  // "holes" cannot shrink: left alone
+  EXPECT_EQ(s->content_extents("log")->second.size(), 1u);
+  EXPECT_EQ(s->get("log")->content, model);
+  EXPECT_EQ(s->meta("log")->mime_type, "text/plain");  // the newest metadata kept
+  EXPECT_EQ(s->content_extents("holes")->second.size(), 600u);
+  EXPECT_EQ(s->defragment(1 << 30), 0u);
+  s.reset();
+  EXPECT_TRUE(Store::fsck(t / "s", false).ok());
+}
+
+}  // namespace
+}  // namespace docfs
