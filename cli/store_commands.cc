@@ -156,19 +156,35 @@ int cmd_get(int argc, char** argv) {
   if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
   File out = a.value("-o") ? File::open(*a.value("-o"), O_WRONLY | O_CREAT | O_TRUNC, 0644)
                            : File(::dup(STDOUT_FILENO), "standard output");
+  struct stat st;
+  // Into a regular file, holes stay holes (as cp --sparse); a pipe gets the zeros.
+  const bool sparse_out = ::fstat(out.fd(), &st) == 0 && S_ISREG(st.st_mode) && a.value("-o");
   std::string buf(1u << 20, '\0');
-  for (uint64_t off = 0; off < ref->size();) {
-    size_t n = ref->read(off, buf.data(), buf.size());
-    for (size_t w = 0; w < n;) {
-      ssize_t r = ::write(out.fd(), buf.data() + w, n - w);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw IoError(errno, "write " + out.path());
-      }
-      w += static_cast<size_t>(r);
+  uint64_t off = 0;
+  for (const ContentRef::Piece& p : ref->map(0, ref->size())) {
+    const uint64_t end = off + p.len;
+    if (p.hole && sparse_out) {
+      off = end;
+      continue;
     }
-    off += n;
+    while (off < end) {
+      size_t n = ref->read(off, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), end - off)));
+      if (sparse_out) {
+        out.pwrite(buf.data(), n, off);
+      } else {
+        for (size_t w = 0; w < n;) {
+          ssize_t r = ::write(out.fd(), buf.data() + w, n - w);
+          if (r < 0) {
+            if (errno == EINTR) continue;
+            throw IoError(errno, "write " + out.path());
+          }
+          w += static_cast<size_t>(r);
+        }
+      }
+      off += n;
+    }
   }
+  if (sparse_out) out.truncate(ref->size());
   return kExitOk;
 }
 
