@@ -32,24 +32,19 @@ std::unique_ptr<Store> open_writer(const std::string& dir) {
 }
 
 std::string format_mode(uint32_t mode) {
-  std::string s = (mode & 0170000) == 0040000 ? "d" : "-";
+  std::string s;
+  switch (mode & 0170000) {
+    case 0040000: s = "d"; break;
+    case 0120000: s = "l"; break;
+    case 0010000: s = "p"; break;
+    case 0020000: s = "c"; break;
+    case 0060000: s = "b"; break;
+    case 0140000: s = "s"; break;
+    default: s = "-";
+  }
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i) s += (mode & (0400u >> i)) ? rwx[i] : '-';
   return s;
-}
-
-std::string guess_mime(const std::string& name) {
-  static const std::pair<const char*, const char*> table[] = {
-      {".txt", "text/plain"},       {".md", "text/markdown"},    {".csv", "text/csv"},
-      {".html", "text/html"},       {".json", "application/json"}, {".pdf", "application/pdf"},
-      {".png", "image/png"},        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},        {".wav", "audio/wav"},       {".mp3", "audio/mpeg"},
-      {".mp4", "video/mp4"},        {".npy", "application/x-npy"}};
-  for (auto [ext, mime] : table) {
-    std::string e = ext;
-    if (name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) return mime;
-  }
-  return "";
 }
 
 // Streams a local file into Store::put_stream without holding it in memory.
@@ -96,9 +91,12 @@ int cmd_ls(int argc, char** argv) {
     return kExitOk;
   }
   Table t({"MODE", "SIZE", "MODIFIED", "ID"}, {false, true, false, false});
-  for (const auto& [id, st] : docs)
-    t.add({format_mode(st.mode), format_size(st.size, a.has("-h")), local_minutes(st.mtime_ns),
-           id + (st.is_directory_marker() ? "/" : "")});
+  for (const auto& [id, st] : docs) {
+    std::string name = id + (st.is_directory_marker() ? "/" : "");
+    if ((st.mode & 0170000) == 0120000)  // a symbolic link shows its target, as ls -l does
+      if (auto c = store->content(id); c && c->size() < 4096) name += " -> " + c->read_all();
+    t.add({format_mode(st.mode), format_size(st.size, a.has("-h")), local_minutes(st.mtime_ns), name});
+  }
   t.print(std::cout, isatty(STDOUT_FILENO));
   return kExitOk;
 }

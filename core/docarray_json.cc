@@ -34,6 +34,9 @@ bool is_base64(const std::string& s) {
   return true;
 }
 
+constexpr const char* kModeTag = "docfs.mode";
+constexpr const char* kRdevTag = "docfs.rdev";
+
 }  // namespace
 
 size_t export_docarray_json(const Store& store, std::ostream& out) {
@@ -55,6 +58,14 @@ size_t export_docarray_json(const Store& store, std::ostream& out) {
     if (!m.mime_type.empty()) j["mime_type"] = m.mime_type;
     if (!m.uri.empty()) j["uri"] = m.uri;
     j["tags"] = m.tags;
+    // DocArray has no file types: a symlink, FIFO, socket or device says what it is in two
+    // tags, which import turns back into the mode (and device number).
+    if (uint32_t type = m.mode & 0170000; type != 0100000 && type != 0) {
+      char mode[16];
+      std::snprintf(mode, sizeof mode, "%o", m.mode);
+      j["tags"][kModeTag] = mode;
+      if (m.rdev) j["tags"][kRdevTag] = std::to_string(m.rdev);
+    }
     if (!m.embedding.empty()) j["embedding"] = m.embedding;
     out << (n++ ? ",\n" : "\n") << j.dump();
   }
@@ -101,6 +112,19 @@ size_t import_docarray_json(Store& store, std::istream& in) {
       if (j.contains("tags") && j["tags"].is_object()) {
         for (const auto& [k, v] : j["tags"].items())
           d.meta.tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      }
+      if (auto it = d.meta.tags.find(kModeTag); it != d.meta.tags.end()) {
+        char* end = nullptr;
+        unsigned long mode = std::strtoul(it->second.c_str(), &end, 8);
+        uint32_t type = static_cast<uint32_t>(mode) & 0170000;
+        if (*end || mode > 0177777 || type == 0040000 || type == 0)
+          throw fail("tag " + std::string(kModeTag) + " is not a file mode");
+        d.meta.mode = static_cast<uint32_t>(mode);
+        d.meta.tags.erase(it);
+        if (auto r = d.meta.tags.find(kRdevTag); r != d.meta.tags.end()) {
+          d.meta.rdev = std::strtoull(r->second.c_str(), nullptr, 10);
+          d.meta.tags.erase(r);
+        }
       }
       if (j.contains("embedding") && j["embedding"].is_array()) {
         for (const json& x : j["embedding"]) {

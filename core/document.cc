@@ -76,12 +76,13 @@ struct MetaWire {
   template <class Archive>
   void save(Archive& ar, const std::uint32_t /*version*/) const {
     ar(m->mime_type, m->uri, m->tags, m->embedding, m->mode, m->uid, m->gid, m->mtime_ns,
-       m->ctime_ns);
+       m->ctime_ns, m->rdev);
   }
 
-  // Version 1 is the first; later fields go behind `if (version >= 2)` in both functions.
+  // Version 1 is the first; later fields go behind `if (version >= 2)` in load. Version 2
+  // adds rdev (records of version 1 read as rdev 0: nothing is rewritten).
   template <class Archive>
-  void load(Archive& ar, const std::uint32_t /*version*/) {
+  void load(Archive& ar, const std::uint32_t version) {
     load_string(ar, m->mime_type);
     load_string(ar, m->uri);
     cereal::size_type n = checked_size(ar, 2);
@@ -95,6 +96,7 @@ struct MetaWire {
     m->embedding.resize(n);
     ar(cereal::binary_data(m->embedding.data(), n * sizeof(float)));
     ar(m->mode, m->uid, m->gid, m->mtime_ns, m->ctime_ns);
+    if (version >= 2) ar(m->rdev);
   }
 
   template <class Archive>
@@ -114,7 +116,7 @@ struct MetaWire {
 }  // namespace
 }  // namespace docfs
 
-CEREAL_CLASS_VERSION(docfs::MetaWire, 1);
+CEREAL_CLASS_VERSION(docfs::MetaWire, 2);
 
 namespace docfs {
 
@@ -150,6 +152,20 @@ int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string guess_mime(std::string_view name) {
+  static const std::pair<const char*, const char*> table[] = {
+      {".txt", "text/plain"},       {".md", "text/markdown"},    {".csv", "text/csv"},
+      {".html", "text/html"},       {".json", "application/json"}, {".pdf", "application/pdf"},
+      {".png", "image/png"},        {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},        {".wav", "audio/wav"},       {".mp3", "audio/mpeg"},
+      {".mp4", "video/mp4"},        {".npy", "application/x-npy"}};
+  for (auto [ext, mime] : table) {
+    std::string_view e = ext;
+    if (name.size() >= e.size() && name.substr(name.size() - e.size()) == e) return mime;
+  }
+  return "";
 }
 
 }  // namespace docfs

@@ -30,13 +30,17 @@ struct DocumentMeta {
   std::string uri;
   std::map<std::string, std::string> tags;
   std::vector<float> embedding;
-  uint32_t mode = 0100644;  // S_IFREG | 0644 by default; S_IFDIR marks a directory marker
+  // S_IFREG | 0644 by default; S_IFDIR marks a directory marker, S_IFLNK a symbolic link
+  // (content = the target), S_IFIFO / S_IFCHR / S_IFBLK / S_IFSOCK a special file.
+  uint32_t mode = 0100644;
   uint32_t uid = 0;
   uint32_t gid = 0;
   int64_t mtime_ns = 0;  // nanoseconds since the epoch
   int64_t ctime_ns = 0;
+  uint64_t rdev = 0;  // device number of a character or block device (cereal version 2)
 
   bool is_directory_marker() const { return (mode & 0170000) == 0040000; }
+  bool is_symlink() const { return (mode & 0170000) == 0120000; }
   bool operator==(const DocumentMeta&) const = default;
 };
 
@@ -54,5 +58,9 @@ std::string encode_meta(const DocumentMeta& meta);
 DocumentMeta decode_meta(std::string_view bytes, std::string id);
 
 int64_t now_ns();
+
+// The mime type docfs records for a new document named `name` ("" when it cannot tell):
+// one guesser for `docfs put`, the mount and import.
+std::string guess_mime(std::string_view name);
 
 }  // namespace docfs

@@ -201,6 +201,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent, const char* name, mod
       Document doc;
       doc.meta.id = id;
       doc.meta.mode = S_IFREG | (mode & 07777);
+      doc.meta.mime_type = guess_mime(name);  // as docfs put does
       doc.meta.uid = ctx->uid;
       doc.meta.gid = ctx->gid;
       doc.meta.mtime_ns = doc.meta.ctime_ns = now_ns();

@@ -17,6 +17,7 @@ namespace docfs::fs {
 Filesystem::Filesystem(Store* store, const MountOptions& opts)
     : table_(store), opts_(opts), owner_uid_(getuid()), owner_gid_(getgid()),
       mount_time_ns_(now_ns()) {
+  root_attr_ = Stat{0, S_IFDIR | 0755, owner_uid_, owner_gid_, mount_time_ns_, mount_time_ns_, 0};
   DOCFS_LOG_INFO("loaded %zu nodes from %s", table_.size(), store->dir().c_str());
   try {
     remote_ = std::make_unique<RemoteSync>(opts, store->dir());
@@ -107,6 +108,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
     s.uid = owner_uid_;
     s.gid = owner_gid_;
     s.mtime_ns = s.ctime_ns = mount_time_ns_;
+    if (n == table_.main_volume().root) s = root_attr_;
     if (n->explicit_dir && !n->removed) {
       if (auto found = store->stat(InodeTable::id_of(n))) s = *found;
     }
@@ -122,7 +124,10 @@ struct stat Filesystem::attr_locked(const Node* n) {
     } else {
       fail(ENOENT);
     }
-    st.st_mode = S_IFREG | (s.mode & 07777);
+    const uint32_t type = s.mode & S_IFMT;  // a symlink, FIFO, socket or device keeps its type
+    st.st_mode = (type && type != S_IFDIR ? type : S_IFREG) | (s.mode & 07777);
+    if ((type == S_IFCHR || type == S_IFBLK) && !n->removed)
+      if (auto m = store->meta(InodeTable::id_of(n))) st.st_rdev = static_cast<dev_t>(m->rdev);
     st.st_nlink = n->removed ? 0 : 1;
     st.st_size = static_cast<off_t>(s.size);
     uint64_t data = s.data_bytes;
@@ -220,7 +225,24 @@ void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)
   if (n->is_dir) {
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
-    if (n == n->volume->root) fail(EPERM);  // the root has no document
+    if (n == table_.main_volume().root) {
+      // The mount root has no document: its mode, owner and times live for the mount's
+      // life (so cp -a and rsync -a into the root work); a remount shows the defaults.
+      DocumentMeta m;
+      m.mode = root_attr_.mode;
+      m.uid = root_attr_.uid;
+      m.gid = root_attr_.gid;
+      m.mtime_ns = std::max(root_attr_.mtime_ns, n->mtime_ns);
+      change(m);
+      root_attr_.mode = S_IFDIR | (m.mode & 07777);
+      root_attr_.uid = m.uid;
+      root_attr_.gid = m.gid;
+      root_attr_.mtime_ns = m.mtime_ns;
+      root_attr_.ctime_ns = now_ns();
+      n->mtime_ns = n->ctime_ns = 0;
+      return;
+    }
+    if (n == n->volume->root) fail(EPERM);  // a key's root has no document
     std::string id = InodeTable::id_of(n);
     std::optional<DocumentMeta> meta;
     if (n->explicit_dir) meta = store.meta(id);

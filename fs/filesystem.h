@@ -70,6 +70,9 @@ class Filesystem {
   void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
+  void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+  void readlink(fuse_req_t req, fuse_ino_t ino);
   void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);  // SEEK_DATA/HOLE
   void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info* fi);
   void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
@@ -104,6 +107,9 @@ class Filesystem {
   void commit(Node* n, WriteState& ws);
   void commit_node(Node* n);  // takes the locks itself
   void drop_write_handle(Node* n);
+  // Creates a document of any non-directory type under parent and replies with its entry.
+  void make_special(fuse_req_t req, fuse_ino_t parent, const char* name, uint32_t mode, uint64_t rdev,
+                    std::string_view content);
   // Replies with [off, off+size) of c: body.bin pieces by fd (splice), holes as zeros.
   void reply_content(fuse_req_t req, const ContentRef& c, uint64_t off, size_t size);
   void update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change);
@@ -139,6 +145,7 @@ class Filesystem {
   uid_t owner_uid_;
   gid_t owner_gid_;
   int64_t mount_time_ns_;
+  Stat root_attr_;  // the mount root's mode, owner and times (in memory; guarded by the table mutex)
 };
 
 }  // namespace docfs::fs

@@ -70,9 +70,10 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
           [&] { fs_of(req)->rename(req, parent, name, newparent, newname, flags); });
 }
 void op_symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
-  DOCFS_LOG_WARN("symlink %s -> %s refused: documents cannot be symlinks", name, link);
-  (void)parent;
-  fuse_reply_err(req, EPERM);
+  guarded(req, "symlink", [&] { fs_of(req)->symlink(req, link, parent, name); });
+}
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, "readlink", [&] { fs_of(req)->readlink(req, ino); });
 }
 void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
   DOCFS_LOG_WARN("hard link %s to inode %lu refused: documents have one name", newname, ino);
@@ -80,11 +81,7 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* n
   fuse_reply_err(req, EPERM);
 }
 void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  DOCFS_LOG_WARN("mknod %s (mode %o) refused: only regular files and directories", name,
-                 mode);
-  (void)parent;
-  (void)rdev;
-  fuse_reply_err(req, EPERM);
+  guarded(req, "mknod", [&] { fs_of(req)->mknod(req, parent, name, mode, rdev); });
 }
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                fuse_file_info* fi) {
@@ -164,6 +161,7 @@ fuse_lowlevel_ops make_ops() {
   ops.rmdir = op_rmdir;
   ops.rename = op_rename;
   ops.symlink = op_symlink;
+  ops.readlink = op_readlink;
   ops.link = op_link;
   ops.mknod = op_mknod;
   ops.create = op_create;
