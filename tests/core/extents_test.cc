@@ -188,8 +188,8 @@ TEST(Extents, TooManyPiecesAreMergedAtCommit) {
   }
   w->commit(meta_for("frag"));
   EXPECT_EQ(s->get("frag")->content, model);
+  w.reset();  // a writer goes before its store
   s.reset();
-  w.reset();
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());
 }
 

@@ -68,8 +68,8 @@ TEST(StreamWriter, RandomWritesSparseGapsAndTruncate) {
   EXPECT_EQ(back, model);
   w->commit(meta_for("r"));
   EXPECT_EQ(s->get("r")->content, model);
+  w.reset();  // a writer goes before its store
   s.reset();
-  w.reset();
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());
 }
 
@@ -105,9 +105,9 @@ TEST(StreamWriter, InterleavedAppendsMoveTheReservationOnce) {
   EXPECT_EQ(s->get("b")->content, db);
   s->prune();
   EXPECT_EQ(s->get("a")->content, da);
-  s.reset();
-  a.reset();
+  a.reset();  // writers go before their store
   b.reset();
+  s.reset();
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());
 }
 
@@ -122,8 +122,8 @@ TEST(StreamWriter, PruneWhileOpenThenCommit) {
   w->write(8, " bytes", 6);
   w->commit(meta_for("y"));
   EXPECT_EQ(s->get("y")->content, "streamed bytes");
+  w.reset();  // a writer goes before its store
   s.reset();
-  w.reset();
   auto r = open_store(t / "s");
   EXPECT_EQ(r->get("y")->content, "streamed bytes");
   EXPECT_EQ(r->get("x")->content, "2");
