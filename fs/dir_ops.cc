@@ -125,6 +125,13 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     if (dst && !dst->is_dir) orphan_locked(dst);
     if (!src->is_dir) {
       store.rename(from_id, to_id);  // atomically replaces dst's document
+      // rsync, editors and downloaders write under a temporary name: the file gets the
+      // mime type its final name says when it has none yet.
+      if (std::string mime = guess_mime(newname); !mime.empty())
+        if (auto m = store.meta(to_id); m && m->mime_type.empty() && (m->mode & S_IFMT) == S_IFREG) {
+          m->mime_type = mime;
+          store.update_meta(*m, false);
+        }
     } else {
       if (dst && dst->explicit_dir) store.remove(InodeTable::id_of(dst), false);
       // A directory is a prefix: rename each id below it. Not atomic as a whole; on a

@@ -60,6 +60,7 @@ check "the root shows its new mode" test "$(stat -c %a "$MNT")" = 750
 
 echo hi >"$MNT/created.txt"
 check "a file created through the mount gets a guessed mime type" test "$(getfattr --only-values -n user.mime_type "$MNT/created.txt")" = text/plain
+check "rsync (a temporary name, then a rename) too" test "$(getfattr --only-values -n user.mime_type "$MNT/rsync/dir/file.txt")" = text/plain
 
 umount_store "$MNT"
 check "fsck" "$DOCFS" fsck "$STORE"
