@@ -452,8 +452,7 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
         uint32_t meta_len = r.take_le<uint32_t>("meta length");
         DocumentMeta meta = decode_meta(r.take(meta_len, "meta"), id);
         uint64_t content_len = r.take_le<uint64_t>("content length");
-        if (content_len & kSparseContent) {
-          if (h.format_version < 2) throw FormatError("document " + id + " is sparse in a version 1 archive");
+        if ((content_len & kSparseContent) && h.format_version >= 2) {  // in version 1, just too long
           const uint64_t size = content_len & ~kSparseContent;
           // Limits first: the range list and its data must fit in what is left.
           const uint32_t n = r.take_le<uint32_t>("range count");
