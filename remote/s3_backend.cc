@@ -3,12 +3,16 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
+#include "core/document.h"
 #include "core/error.h"
 #include "remote/crypto.h"
 #include "remote/download.h"
@@ -31,6 +35,11 @@ uint64_t to_u64(const std::string& s) {
   } catch (...) {
     return 0;
   }
+}
+
+// If-Match on a key that does not exist: 404 NoSuchKey (not NoSuchUpload).
+bool is_no_such_key(const HttpResponse& r) {
+  return r.status == 404 && r.body.find("NoSuchUpload") == std::string::npos;
 }
 
 }  // namespace
@@ -172,12 +181,79 @@ std::optional<ObjectInfo> S3Backend::head(const std::string& key) {
   return info_from_headers(key, r);
 }
 
+ConditionSupport S3Backend::condition_support() {
+  static std::mutex mu;
+  static std::map<std::string, ConditionSupport> known;
+  const std::string id = base_ + "/" + bucket_;
+  {
+    std::lock_guard lk(mu);
+    if (auto it = known.find(id); it != known.end()) return it->second;
+  }
+  ConditionSupport r = ConditionSupport::fallback;
+  const char* env = std::getenv("DOCFS_S3_CONDITIONAL");
+  if (env && std::string(env) == "atomic") {
+    r = ConditionSupport::atomic;
+  } else if (env && std::string(env) == "fallback") {
+    r = ConditionSupport::fallback;
+  } else {
+    // '~' is not allowed in key names: the scratch object never shows up as a key.
+    std::string name = "tmp~docfs-probe-" + std::to_string(::getpid()) + "-" + std::to_string(now_ns() % 1000000007);
+    Target t = object(name);
+    const std::string what = "conditional-write probe on " + url();
+    const char body[] = "probe";
+    HttpResponse p = call("PUT", t, {}, body, 5, what);
+    if (p.status != 200) throw_http_error(p, what);
+    HttpResponse a = call("PUT", t, {{"if-none-match", "*"}}, body, 5, what);
+    HttpResponse b = call("PUT", t, {{"if-match", "\"00000000000000000000000000000000\""}}, body, 5, what);
+    try {
+      call("DELETE", t, {}, nullptr, 0, what);
+    } catch (const std::exception&) {
+    }
+    if (a.status == 412 && b.status == 412) r = ConditionSupport::atomic;
+  }
+  std::lock_guard lk(mu);
+  known[id] = r;
+  return r;
+}
+
+void S3Backend::condition_failed(const std::string& key, const PutOptions& opts) {
+  std::optional<ObjectInfo> cur = head(key);
+  const std::string name = url() + "/" + key;
+  if (opts.condition == PutCondition::if_absent)
+    throw ConditionFailed("key " + key + " already exists on " + url() + (cur ? " (etag " + cur->etag + ")" : ""), cur);
+  throw ConditionFailed("key " + key + " on " + url() + (cur ? " is etag " + cur->etag : " is gone") + ", not " +
+                            opts.if_match,
+                        cur);
+}
+
 ObjectInfo S3Backend::put(const std::string& key, UploadSource& src, const PutOptions& opts) {
   check_key_name(key);
-  if (src.size() <= http_->options().part_size) put_single(key, src, opts);
-  else put_multipart(key, src, opts);
+  Params cond;
+  std::function<void()> before;
+  if (opts.condition != PutCondition::none) {
+    if (condition_support() == ConditionSupport::atomic) {
+      if (opts.condition == PutCondition::if_match) cond.emplace_back("if-match", opts.if_match);
+      else cond.emplace_back("if-none-match", "*");
+    } else {
+      // The fallback: compare just before the request that makes the object visible. A push
+      // by someone else between this HEAD and the end of that request is overwritten.
+      before = [&] {
+        std::optional<ObjectInfo> cur = head(key);
+        bool ok = opts.condition == PutCondition::if_absent ? !cur : cur && cur->etag == opts.if_match;
+        if (!ok) condition_failed(key, opts);
+      };
+    }
+  }
+  std::string etag = src.size() <= http_->options().part_size ? put_single(key, src, opts, cond, before)
+                                                              : put_multipart(key, src, opts, cond, before);
   auto info = head(key);
   if (!info) throw IoError(EIO, "pushed " + url() + "/" + key + " but a HEAD does not find it");
+  // What we put, even if someone replaced it since: the next conditional push must be
+  // based on our version, not on one we have not seen.
+  if (!etag.empty() && info->etag != etag) {
+    info->etag = etag;
+    info->size = src.size();
+  }
   return *info;
 }
 
@@ -202,7 +278,8 @@ size_t fill(UploadSource& src, char* buf, size_t n) {
 
 }  // namespace
 
-void S3Backend::put_single(const std::string& key, UploadSource& src, const PutOptions& opts) {
+std::string S3Backend::put_single(const std::string& key, UploadSource& src, const PutOptions& opts,
+                                  const Params& cond, const std::function<void()>& before) {
   std::string body(src.size() + 1, '\0');
   size_t head = src.head_size();
   size_t n = head + fill(src, body.data() + head, body.size() - head);
@@ -212,12 +289,18 @@ void S3Backend::put_single(const std::string& key, UploadSource& src, const PutO
   std::string h = src.head();
   std::memcpy(body.data(), h.data(), h.size());
   const std::string what = "PUT " + url() + "/" + key;
-  HttpResponse r = call("PUT", object(key), meta_headers(opts), body.data(), body.size(), what);
+  if (before) before();
+  Params headers = meta_headers(opts);
+  headers.insert(headers.end(), cond.begin(), cond.end());
+  HttpResponse r = call("PUT", object(key), headers, body.data(), body.size(), what);
+  if (!cond.empty() && (r.status == 412 || r.status == 409 || is_no_such_key(r))) condition_failed(key, opts);
   if (r.status != 200) throw_http_error(r, what);
   if (opts.progress) opts.progress->add(body.size());
+  return r.header("etag");
 }
 
-void S3Backend::put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts) {
+std::string S3Backend::put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts,
+                                     const Params& cond, const std::function<void()>& before) {
   const std::string name = url() + "/" + key;
   Target init = object(key);
   init.query = {{"uploads", ""}};
@@ -331,10 +414,17 @@ void S3Backend::put_multipart(const std::string& key, UploadSource& src, const P
   const std::string what = "complete multipart upload of " + name;
   HttpResponse cr;
   try {
-    cr = call("POST", t, {{"content-type", "application/xml"}}, xml.data(), xml.size(), what);
+    if (before) before();
+    Params headers{{"content-type", "application/xml"}};
+    headers.insert(headers.end(), cond.begin(), cond.end());
+    cr = call("POST", t, headers, xml.data(), xml.size(), what);
   } catch (...) {
     abort_upload();
     throw;
+  }
+  if (!cond.empty() && (cr.status == 412 || cr.status == 409 || is_no_such_key(cr))) {
+    abort_upload();
+    condition_failed(key, opts);
   }
   // S3 may answer 200 and still carry an <Error> in the body.
   bool failed = cr.status != 200;
@@ -346,7 +436,14 @@ void S3Backend::put_multipart(const std::string& key, UploadSource& src, const P
   }
   if (failed) {
     abort_upload();
+    if (!cond.empty() && cr.body.find("<Code>PreconditionFailed</Code>") != std::string::npos)
+      condition_failed(key, opts);
     throw_http_error(cr, what);
+  }
+  try {
+    return parse_xml(cr.body).child_text("ETag");
+  } catch (const std::exception&) {
+    return "";
   }
 }
 

@@ -22,6 +22,11 @@ class S3Backend : public Backend {
   Fetched fetch(const std::string& key, const FetchOptions& opts) override;
   bool remove(const std::string& key) override;
   std::string presign(const std::string& key, uint64_t seconds) override;
+  // Probed once per endpoint and bucket in this process: a scratch object is written, then
+  // written again with If-None-Match: * and with If-Match on a wrong ETag. Both refused
+  // (412): the server honours conditional writes. Otherwise HEAD-compare-PUT.
+  // DOCFS_S3_CONDITIONAL=atomic|fallback skips the probe.
+  ConditionSupport condition_support() override;
 
   const AwsSettings& settings() const { return settings_; }
 
@@ -37,8 +42,14 @@ class S3Backend : public Backend {
                    const std::string& payload_hash = "") const;
   HttpResponse call(const std::string& method, const Target& t, const Params& headers, const char* body,
                     size_t len, const std::string& what);
-  void put_single(const std::string& key, UploadSource& src, const PutOptions& opts);
-  void put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts);
+  // Both return the ETag the server gave the new object ("" if it gave none). `before`
+  // runs right before the request that makes the object visible (the fallback's compare);
+  // `cond` are the conditional headers.
+  std::string put_single(const std::string& key, UploadSource& src, const PutOptions& opts, const Params& cond,
+                         const std::function<void()>& before);
+  std::string put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts, const Params& cond,
+                            const std::function<void()>& before);
+  [[noreturn]] void condition_failed(const std::string& key, const PutOptions& opts);
 
   std::string bucket_, prefix_;
   AwsSettings settings_;
