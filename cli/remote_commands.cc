@@ -184,7 +184,14 @@ int cmd_push(int argc, char** argv) {
   auto b = backend(a);
   // The seeds' rule: a plain push replaces the key. Say what it replaced.
   std::optional<ObjectInfo> before;
-  if (po.condition == PutCondition::none) before = b->head(key);
+  if (po.condition == PutCondition::none) {
+    try {
+      before = b->head(key);
+    } catch (const Error&) {
+      // Only for the message: the push itself reports what is wrong (a HEAD has no body,
+      // so its error says less than the PUT's).
+    }
+  }
   ProgressBar bar(a, "push " + key);
   po.progress = bar.get();
   PushResult r;
