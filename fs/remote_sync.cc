@@ -430,12 +430,15 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
   try {
     if (st) st->flush();
     b = backend();
-    if (!condition_checked_ && b->condition_support() == remote::ConditionSupport::fallback &&
-        !condition_checked_.exchange(true))
-      DOCFS_LOG_WARN("remote %s ignores conditional writes (If-Match / If-None-Match): pushes compare the "
-                     "key's ETag with a HEAD just before the upload that replaces it; a push by another "
-                     "writer landing in between is overwritten",
-                     url_.c_str());
+    if (!condition_checked_) {
+      remote::ConditionSupport cs = b->condition_support();
+      if (cs != remote::ConditionSupport::atomic && !condition_checked_.exchange(true))
+        DOCFS_LOG_WARN("remote %s ignores conditional writes (If-Match / If-None-Match)%s: pushes compare the "
+                       "key's ETag with a HEAD just before the upload that replaces it; a push by another "
+                       "writer landing in between is overwritten",
+                       url_.c_str(), cs == remote::ConditionSupport::single_only
+                                         ? " on multipart uploads (archives over 8 MiB)" : "");
+    }
     condition_checked_ = true;
     remote::PushResult r;
     try {

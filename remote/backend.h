@@ -79,8 +79,9 @@ class ConditionFailed : public Error {
 
 // How a backend enforces PutOptions::condition.
 enum class ConditionSupport {
-  atomic,   // by the server (S3 If-Match / If-None-Match) or under a lock (file://)
-  fallback  // HEAD, compare, then PUT: a concurrent push landing in between is overwritten
+  atomic,       // by the server (S3 If-Match / If-None-Match) or under a lock (file://)
+  single_only,  // by the server for single PUTs; multipart uploads use the fallback (RGW)
+  fallback      // HEAD, compare, then PUT: a concurrent push landing in between is overwritten
 };
 
 class RangeDownload;  // remote/download.h

@@ -181,39 +181,107 @@ std::optional<ObjectInfo> S3Backend::head(const std::string& key) {
   return info_from_headers(key, r);
 }
 
+namespace {
+
+struct ConditionMode {
+  ConditionSupport support = ConditionSupport::fallback;
+  bool unquoted = false;  // If-Match wants the ETag without its quotes (Ceph RGW)
+};
+
+std::mutex condition_mu;
+std::map<std::string, ConditionMode> condition_modes;  // by endpoint and bucket
+
+std::string unquote(const std::string& etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+}  // namespace
+
 ConditionSupport S3Backend::condition_support() {
-  static std::mutex mu;
-  static std::map<std::string, ConditionSupport> known;
   const std::string id = base_ + "/" + bucket_;
   {
-    std::lock_guard lk(mu);
-    if (auto it = known.find(id); it != known.end()) return it->second;
+    std::lock_guard lk(condition_mu);
+    if (auto it = condition_modes.find(id); it != condition_modes.end()) return it->second.support;
   }
-  ConditionSupport r = ConditionSupport::fallback;
+  ConditionMode m;
   const char* env = std::getenv("DOCFS_S3_CONDITIONAL");
   if (env && std::string(env) == "atomic") {
-    r = ConditionSupport::atomic;
+    m.support = ConditionSupport::atomic;
   } else if (env && std::string(env) == "fallback") {
-    r = ConditionSupport::fallback;
+    m.support = ConditionSupport::fallback;
   } else {
     // '~' is not allowed in key names: the scratch object never shows up as a key.
     std::string name = "tmp~docfs-probe-" + std::to_string(::getpid()) + "-" + std::to_string(now_ns() % 1000000007);
     Target t = object(name);
     const std::string what = "conditional-write probe on " + url();
     const char body[] = "probe";
-    HttpResponse p = call("PUT", t, {}, body, 5, what);
+    auto put = [&](const Params& h) { return call("PUT", t, h, body, 5, what); };
+    HttpResponse p = put({});
     if (p.status != 200) throw_http_error(p, what);
-    HttpResponse a = call("PUT", t, {{"if-none-match", "*"}}, body, 5, what);
-    HttpResponse b = call("PUT", t, {{"if-match", "\"00000000000000000000000000000000\""}}, body, 5, what);
+    std::string etag = p.header("etag");
+    if (etag.empty())
+      if (auto i = head(name)) etag = i->etag;
+    try {
+      // Refused when the condition fails, accepted when it holds: the server checks.
+      bool absent_checked = put({{"if-none-match", "*"}}).status == 412;
+      bool wrong_checked = put({{"if-match", "\"00000000000000000000000000000000\""}}).status == 412;
+      if (absent_checked && wrong_checked && !etag.empty()) {
+        if (put({{"if-match", etag}}).status == 200) {
+          m.support = ConditionSupport::atomic;
+        } else if (put({{"if-match", unquote(etag)}}).status == 200) {
+          m.support = ConditionSupport::atomic;
+          m.unquoted = true;
+        }
+      }
+      if (m.support == ConditionSupport::atomic && !probe_multipart(t, what))
+        m.support = ConditionSupport::single_only;
+    } catch (...) {
+      try {
+        call("DELETE", t, {}, nullptr, 0, what);
+      } catch (const std::exception&) {
+      }
+      throw;
+    }
     try {
       call("DELETE", t, {}, nullptr, 0, what);
     } catch (const std::exception&) {
     }
-    if (a.status == 412 && b.status == 412) r = ConditionSupport::atomic;
   }
-  std::lock_guard lk(mu);
-  known[id] = r;
-  return r;
+  std::lock_guard lk(condition_mu);
+  condition_modes[id] = m;
+  return m.support;
+}
+
+// A one-part multipart upload over the existing scratch object, completed with
+// If-None-Match: *: true when the server refuses it (412).
+bool S3Backend::probe_multipart(const Target& obj, const std::string& what) {
+  Target init = obj;
+  init.query = {{"uploads", ""}};
+  HttpResponse r = call("POST", init, {}, nullptr, 0, what);
+  if (r.status != 200) return false;
+  const std::string id = parse_xml(r.body).child_text("UploadId");
+  if (id.empty()) return false;
+  Target part = obj;
+  part.query = {{"partNumber", "1"}, {"uploadId", id}};
+  HttpResponse pr = call("PUT", part, {}, "probe", 5, what);
+  bool refused = false;
+  if (pr.status == 200) {
+    std::string xml = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + pr.header("etag") +
+                      "</ETag></Part></CompleteMultipartUpload>";
+    Target done = obj;
+    done.query = {{"uploadId", id}};
+    HttpResponse cr = call("POST", done, {{"content-type", "application/xml"}, {"if-none-match", "*"}}, xml.data(),
+                           xml.size(), what);
+    refused = cr.status == 412 || cr.body.find("PreconditionFailed") != std::string::npos;
+  }
+  Target abort = obj;
+  abort.query = {{"uploadId", id}};
+  try {
+    call("DELETE", abort, {}, nullptr, 0, what);  // a no-op when the upload completed
+  } catch (const std::exception&) {
+  }
+  return refused;
 }
 
 void S3Backend::condition_failed(const std::string& key, const PutOptions& opts) {
@@ -230,9 +298,17 @@ ObjectInfo S3Backend::put(const std::string& key, UploadSource& src, const PutOp
   check_key_name(key);
   Params cond;
   std::function<void()> before;
+  const bool multipart = src.size() > http_->options().part_size;
   if (opts.condition != PutCondition::none) {
-    if (condition_support() == ConditionSupport::atomic) {
-      if (opts.condition == PutCondition::if_match) cond.emplace_back("if-match", opts.if_match);
+    ConditionSupport cs = condition_support();
+    if (cs == ConditionSupport::atomic || (cs == ConditionSupport::single_only && !multipart)) {
+      bool unquoted;
+      {
+        std::lock_guard lk(condition_mu);
+        unquoted = condition_modes[base_ + "/" + bucket_].unquoted;
+      }
+      if (opts.condition == PutCondition::if_match)
+        cond.emplace_back("if-match", unquoted ? unquote(opts.if_match) : opts.if_match);
       else cond.emplace_back("if-none-match", "*");
     } else {
       // The fallback: compare just before the request that makes the object visible. A push
@@ -244,8 +320,8 @@ ObjectInfo S3Backend::put(const std::string& key, UploadSource& src, const PutOp
       };
     }
   }
-  std::string etag = src.size() <= http_->options().part_size ? put_single(key, src, opts, cond, before)
-                                                              : put_multipart(key, src, opts, cond, before);
+  std::string etag = !multipart ? put_single(key, src, opts, cond, before)
+                                : put_multipart(key, src, opts, cond, before);
   auto info = head(key);
   if (!info) throw IoError(EIO, "pushed " + url() + "/" + key + " but a HEAD does not find it");
   // What we put, even if someone replaced it since: the next conditional push must be

@@ -23,8 +23,12 @@ class S3Backend : public Backend {
   bool remove(const std::string& key) override;
   std::string presign(const std::string& key, uint64_t seconds) override;
   // Probed once per endpoint and bucket in this process: a scratch object is written, then
-  // written again with If-None-Match: * and with If-Match on a wrong ETag. Both refused
-  // (412): the server honours conditional writes. Otherwise HEAD-compare-PUT.
+  // written again with If-None-Match: * and with If-Match on a wrong ETag (both must be
+  // refused with 412) and with If-Match on its ETag (must succeed; if only the ETag
+  // without quotes does, as on Ceph RGW, If-Match is sent that way). Then the server
+  // honours conditional writes; otherwise HEAD-compare-PUT. A one-part multipart upload
+  // completed with If-None-Match: * must be refused too, or multipart uploads (archives
+  // over part_size) use the fallback (single_only; Ceph RGW 16-18 ignores the header there).
   // DOCFS_S3_CONDITIONAL=atomic|fallback skips the probe.
   ConditionSupport condition_support() override;
 
@@ -49,6 +53,7 @@ class S3Backend : public Backend {
                          const std::function<void()>& before);
   std::string put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts, const Params& cond,
                             const std::function<void()>& before);
+  bool probe_multipart(const Target& obj, const std::string& what);
   [[noreturn]] void condition_failed(const std::string& key, const PutOptions& opts);
 
   std::string bucket_, prefix_;
