@@ -163,20 +163,52 @@ bool quiet(const Args& a) { return a.has("--quiet") || a.has("-q"); }
 // ---------------------------------------------------------------- push
 
 int cmd_push(int argc, char** argv) {
-  Args a(argc, argv, with(kRemoteValued, {"--ttl"}), kRemoteFlags);
+  Args a(argc, argv, with(kRemoteValued, {"--ttl", "--if-match"}), with(kRemoteFlags, {"--if-absent"}));
   a.expect_positional(2, 2);
   const std::string store = a.positional()[0], key = a.positional()[1];
   require_key(key);
   PushOptions po;
+  if (auto m = a.value("--if-match")) {
+    if (m->empty()) throw CliUsageError("--if-match needs an ETAG (see `docfs keys --json`)");
+    po.condition = PutCondition::if_match;
+    po.if_match = *m;
+  }
+  if (a.has("--if-absent")) {
+    if (po.condition != PutCondition::none) throw CliUsageError("--if-match and --if-absent exclude each other");
+    po.condition = PutCondition::if_absent;
+  }
   if (auto t = a.value("--ttl")) {
     po.ttl_seconds = parse_duration(*t);
     if (po.ttl_seconds == 0) throw CliUsageError("--ttl must be at least 1 second");
   }
   auto b = backend(a);
+  // The seeds' rule: a plain push replaces the key. Say what it replaced.
+  std::optional<ObjectInfo> before;
+  if (po.condition == PutCondition::none) {
+    try {
+      before = b->head(key);
+    } catch (const Error&) {
+      // Only for the message: the push itself reports what is wrong (a HEAD has no body,
+      // so its error says less than the PUT's).
+    }
+  }
   ProgressBar bar(a, "push " + key);
   po.progress = bar.get();
-  PushResult r = push_store(store, *b, key, po);
+  PushResult r;
+  try {
+    r = push_store(store, *b, key, po);
+  } catch (const ConditionFailed& e) {
+    bar.finish();
+    std::string msg = "push refused, nothing replaced: key " + key + " on " + b->url();
+    if (!e.current) msg += " does not exist";
+    else msg += " holds etag " + e.current->etag + " pushed at " + format_utc(e.current->mtime_ns);
+    if (po.condition == PutCondition::if_match) msg += ", not etag " + po.if_match;
+    else if (e.current) msg += " (--if-absent)";
+    throw Error(EAGAIN, msg);
+  }
   bar.finish();
+  if (before && !quiet(a))
+    std::cout << "replaced etag " << before->etag << " pushed at " << format_utc(before->mtime_ns) << "\n";
   if (!quiet(a)) {
     std::cout << "pushed " << r.documents << " documents (" << format_size(r.bytes, true) << ") to "
               << b->url() << "/" << key;
@@ -304,11 +336,16 @@ std::string usage(const std::string& head, const std::string& body) {
 std::vector<Command> remote_commands() {
   return {
       {"push", "push a store to a remote under a key",
-       usage("usage: docfs push STORE KEY [--remote URL] [--ttl DURATION] [options]",
+       usage("usage: docfs push STORE KEY [--remote URL] [--ttl DURATION] [--if-match ETAG | --if-absent] [options]",
              "Packs the live documents of STORE into one archive and stores it under KEY (1-255\n"
              "bytes of A-Z a-z 0-9 . _ -). The same key again replaces the old array atomically.\n"
              "  --ttl DURATION     expire the key after DURATION (30m, 12h, 7d): expired keys are\n"
-             "                     not listed or pulled, and `docfs gc` deletes them\n"),
+             "                     not listed or pulled, and `docfs gc` deletes them\n"
+             "  --if-match ETAG    replace the key only if it still holds ETAG (`docfs keys --json`);\n"
+             "                     otherwise fail and replace nothing\n"
+             "  --if-absent        create the key only if it does not exist\n"
+             "Without them, a push that replaces an existing key prints `replaced etag ETAG pushed\n"
+             "at TIME`.\n"),
        cmd_push},
       {"pull", "pull a key or a share link into a store",
        usage("usage: docfs pull KEY|URL STORE [--remote URL] [--max-bytes SIZE] [options]",

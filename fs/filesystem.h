@@ -116,6 +116,9 @@ class Filesystem {
 
   // ---- .remote/ (fs/remote_ops.cc) ----
   void ensure_key(RemoteKey& k);
+  // A cached key the remote no longer has (remote_ttl since its last check): drops it and
+  // returns true. No locks held by the caller.
+  bool forget_if_lost(RemoteKey& k);
   void changed(const Volume* v);  // a store write under v: marks its key dirty
   bool is_remote_folder(fuse_ino_t ino) const { return remote_dir_ && ino == remote_dir_->ino; }
   bool reserved_name_locked(const Node* dir, std::string_view name);

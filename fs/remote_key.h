@@ -37,6 +37,8 @@ struct RemoteKey {
   bool pushing = false;
   uint64_t pushes = 0;           // successful pushes during this mount
   std::string error;             // last push error, cleared by a successful push
+  std::string conflict;          // the last conflict (status "conflict: ..."), until the next push
+  std::string note;              // shown after "new"/"dirty": why the key is to be pushed as new
   int64_t error_ns = 0;
   double backoff = 0;            // seconds before the next retry after a failure
   Clock::time_point last_change{};

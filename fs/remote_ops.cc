@@ -108,6 +108,18 @@ void Filesystem::ensure_key(RemoteKey& k) {
   if (k.volume->root) table_.load_volume(*k.volume);
 }
 
+bool Filesystem::forget_if_lost(RemoteKey& k) {
+  if (!remote_->lost_on_remote(k)) return false;
+  std::unique_lock<std::shared_mutex> ns(ns_mu_);
+  std::lock_guard<std::mutex> lk(table_.mutex());
+  std::lock_guard<std::mutex> sl(remote_->state_mu());
+  if (k.gone) return true;
+  if (k.dirty() || k.pushing) return false;  // changed meanwhile: our push recreates it
+  drop_key_tree_locked(k);
+  remote_->forget_locked(k);
+  return true;
+}
+
 void Filesystem::lookup_key(fuse_req_t req, const char* name) {
   std::string nm(name);
   fuse_entry_param e{};
@@ -117,10 +129,15 @@ void Filesystem::lookup_key(fuse_req_t req, const char* name) {
     return;
   }
   bool known;
+  RemoteKey* cached;
   {
     std::lock_guard<std::mutex> sl(remote_->state_mu());
-    RemoteKey* k = remote_->find_locked(nm);
-    known = k && !k->gone;
+    cached = remote_->find_locked(nm);
+    known = cached && !cached->gone;
+  }
+  if (known && forget_if_lost(*cached)) {  // e.g. `docfs rm-key` since the last mount
+    fuse_reply_entry(req, &e);
+    return;
   }
   if (!known) {
     std::string why;
@@ -201,8 +218,13 @@ void Filesystem::mkdir_key(fuse_req_t req, const char* name) {
   {
     std::lock_guard<std::mutex> sl(remote_->state_mu());
     k = remote_->find_locked(nm);
-    if (k && !k->gone) fail(EEXIST);
   }
+  bool cached;
+  {
+    std::lock_guard<std::mutex> sl(remote_->state_mu());
+    cached = k && !k->gone;
+  }
+  if (cached && !forget_if_lost(*k)) fail(EEXIST);  // a stale cache is no reason for EEXIST
   std::string why;
   if (std::optional<bool> exists = remote_->exists(nm, &why); exists && *exists) fail(EEXIST);
   {

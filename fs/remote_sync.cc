@@ -1,9 +1,12 @@
 #include "fs/remote_sync.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -90,8 +93,8 @@ void RemoteSync::save_state_locked(const RemoteKey& k) {
   std::string tmp = k.dir + "/state.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "gen " << k.gen << "\netag " << k.etag << "\non_remote " << (k.on_remote ? 1 : 0)
-        << "\ndirty " << (k.dirty() ? 1 : 0) << "\n";
+    out << "gen " << k.gen << "\non_remote " << (k.on_remote ? 1 : 0) << "\ndirty " << (k.dirty() ? 1 : 0)
+        << "\nremote " << url_ << "\netag " << k.etag << "\n";
     if (!out) {
       DOCFS_LOG_WARN("cannot write %s", tmp.c_str());
       return;
@@ -109,23 +112,40 @@ void RemoteSync::scan_caches() {
     if (!entry.is_directory() || !remote::is_valid_key_name(name)) continue;
     std::ifstream in(entry.path() / "state");
     if (!in) continue;
-    std::string field, etag;
+    std::string line, etag, remote;
     uint64_t gen = 0;
     int on_remote = 0, dirty = 0;
-    while (in >> field) {
-      if (field == "gen") in >> gen;
-      else if (field == "on_remote") in >> on_remote;
-      else if (field == "dirty") in >> dirty;
-      else if (field == "etag") {
-        in >> std::ws;
-        std::getline(in, etag);
+    while (std::getline(in, line)) {  // "FIELD VALUE" lines; a value may be empty
+      auto sp = line.find(' ');
+      std::string field = line.substr(0, sp), v = sp == std::string::npos ? "" : line.substr(sp + 1);
+      try {
+        if (field == "gen") gen = std::stoull(v);
+        else if (field == "on_remote") on_remote = std::stoi(v);
+        else if (field == "dirty") dirty = std::stoi(v);
+        else if (field == "etag") etag = v;
+        else if (field == "remote") remote = v;
+      } catch (const std::exception&) {
       }
+    }
+    // A cache made for another remote (remount with a different remote=) says nothing about
+    // this one: a clean copy is dropped, local changes become a new key to push here.
+    const bool other_remote = !remote.empty() && remote != url_;
+    if (other_remote && !dirty) {
+      DOCFS_LOG_INFO("dropping the cache of key %s: it was pulled from %s, not %s", name.c_str(), remote.c_str(),
+                     url_.c_str());
+      remove_tree(entry.path().string());
+      continue;
     }
     RemoteKey* k = add_locked(name);
     if (gen == 0 || !is_dir(k->dir + "/g" + std::to_string(gen))) continue;
     k->gen = gen;
     k->etag = etag;
     k->on_remote = on_remote != 0;
+    if (other_remote) {
+      k->on_remote = false;
+      k->etag.clear();
+      k->note = "local changes made for " + remote + ", to be pushed as a new key";
+    }
     if (dirty) {
       k->change_seq = 1;  // the pusher sends it as soon as it starts
       DOCFS_LOG_INFO("key %s has local changes from an earlier mount: pushing them", name.c_str());
@@ -169,18 +189,67 @@ std::optional<std::vector<std::string>> RemoteSync::list(Clock::time_point* take
 std::optional<bool> RemoteSync::exists(const std::string& name, std::string* why) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (list_valid_ && Clock::now() - listed_at_ < seconds(opts_.remote_ttl) &&
-        std::find(listed_.begin(), listed_.end(), name) != listed_.end())
-      return true;
+    const auto now = Clock::now();
+    if (list_valid_ && now - listed_at_ < seconds(opts_.remote_ttl))
+      return std::find(listed_.begin(), listed_.end(), name) != listed_.end();
+    if (auto it = absent_.find(name); it != absent_.end()) {
+      if (now - it->second < seconds(opts_.remote_ttl)) return false;
+      absent_.erase(it);
+    }
   }
+  const auto asked = Clock::now();
+  bool found;
   try {
     std::lock_guard<std::mutex> q(query_mu_);
     auto info = query_->head(name);
-    return info && !info->expired(now_ns());
+    found = info && !info->expired(now_ns());
   } catch (const std::exception& e) {
     *why = e.what();
     return std::nullopt;
   }
+  if (!found && opts_.remote_ttl > 0) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (absent_.size() > 4096) absent_.clear();  // bounded: lookups of many made-up names
+    absent_[name] = asked;
+  }
+  return found;
+}
+
+bool RemoteSync::lost_on_remote(RemoteKey& k) {
+  const auto start = Clock::now();
+  std::string etag;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (k.gone || k.gen == 0 || !k.on_remote || k.pushing) return false;
+    if (k.validated != Clock::time_point{} && start - k.validated < seconds(opts_.remote_ttl)) return false;
+    etag = k.etag;
+  }
+  std::optional<remote::ObjectInfo> info;
+  try {
+    std::lock_guard<std::mutex> q(query_mu_);
+    info = query_->head(k.name);
+  } catch (const std::exception& e) {
+    DOCFS_LOG_WARN("remote %s unreachable, serving the cached copy of key %s: %s", url_.c_str(), k.name.c_str(),
+                   e.what());
+    return false;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  if (info && !info->expired(now_ns())) {
+    if (info->etag == k.etag && etag == k.etag) k.validated = start;  // otherwise revalidate pulls
+    return false;
+  }
+  if (k.pushing || k.synced >= start || !k.on_remote) return false;  // pushed meanwhile
+  if (k.dirty()) {
+    DOCFS_LOG_WARN("key %s is gone from %s; its local changes will be pushed as a new key", k.name.c_str(),
+                   url_.c_str());
+    k.on_remote = false;
+    k.etag.clear();
+    k.note = "deleted on the remote, local changes to be pushed as a new key";
+    save_state_locked(k);
+    return false;
+  }
+  DOCFS_LOG_INFO("key %s is no longer on %s: dropping its cached copy", k.name.c_str(), url_.c_str());
+  return true;
 }
 
 // ---------------------------------------------------------------- cache stores
@@ -209,6 +278,8 @@ void RemoteSync::create_cache(RemoteKey& k) {
   k.etag.clear();
   k.pushed_seq = k.change_seq;
   k.error.clear();
+  k.conflict.clear();
+  k.note.clear();
   save_state_locked(k);
 }
 
@@ -319,6 +390,8 @@ void RemoteSync::forget_locked(RemoteKey& k) {
   k.etag.clear();
   k.pushed_seq = k.change_seq;
   k.error.clear();
+  k.conflict.clear();
+  k.note.clear();
   remove_tree(k.dir);  // open files keep their (unlinked) body.bin
   list_valid_ = false;
 }
@@ -337,6 +410,7 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
   uint64_t seq;
   std::string dir;
   Store* st;
+  remote::PushOptions po;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (k.gone || k.gen == 0 || (!k.dirty() && k.on_remote)) return true;
@@ -344,11 +418,40 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
     k.pushing = true;
     dir = k.gen_dir();
     st = k.store.get();
+    // Replace only the version this cache was based on (or create the key).
+    if (k.on_remote) {
+      po.condition = remote::PutCondition::if_match;
+      po.if_match = k.etag;
+    } else {
+      po.condition = remote::PutCondition::if_absent;
+    }
   }
+  std::unique_ptr<remote::Backend> b;
   try {
     if (st) st->flush();
-    auto b = backend();
-    remote::PushResult r = remote::push_store(dir, *b, k.name, {});
+    b = backend();
+    if (!condition_checked_) {
+      remote::ConditionSupport cs = b->condition_support();
+      if (cs != remote::ConditionSupport::atomic && !condition_checked_.exchange(true))
+        DOCFS_LOG_WARN("remote %s ignores conditional writes (If-Match / If-None-Match)%s: pushes compare the "
+                       "key's ETag with a HEAD just before the upload that replaces it; a push by another "
+                       "writer landing in between is overwritten",
+                       url_.c_str(), cs == remote::ConditionSupport::single_only
+                                         ? " on multipart uploads (archives over 8 MiB)" : "");
+    }
+    condition_checked_ = true;
+    remote::PushResult r;
+    try {
+      r = remote::push_store(dir, *b, k.name, po);
+    } catch (const remote::ConditionFailed& cf) {
+      if (cf.current || po.condition != remote::PutCondition::if_match) throw;
+      // Deleted on the remote since we pulled it: the local changes make it a new key.
+      DOCFS_LOG_WARN("key %s was deleted on %s: pushing the local changes as a new key", k.name.c_str(),
+                     url_.c_str());
+      po.condition = remote::PutCondition::if_absent;
+      po.if_match.clear();
+      r = remote::push_store(dir, *b, k.name, po);
+    }
     std::string etag = r.info.etag;
     if (etag.empty())
       if (auto i = b->head(k.name)) etag = i->etag;
@@ -359,26 +462,107 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
     k.etag = etag;
     ++k.pushes;
     k.error.clear();
+    k.conflict.clear();
+    k.note.clear();
     k.backoff = 0;
     k.synced = k.validated = Clock::now();
     list_valid_ = false;
+    absent_.erase(k.name);
     save_state_locked(k);
     DOCFS_LOG_INFO("pushed key %s to %s: %llu documents, %llu bytes", k.name.c_str(), url_.c_str(),
                    static_cast<unsigned long long>(r.documents), static_cast<unsigned long long>(r.bytes));
     return true;
+  } catch (const remote::ConditionFailed& cf) {
+    try {
+      return keep_conflict(k, seq, dir, cf, *b, err);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lk(mu_);
+      k.error = std::string("conflict (") + cf.what() + "), and keeping the local changes as a new key failed: " +
+                e.what();
+    }
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lk(mu_);
-    k.pushing = false;
     k.error = e.what();
-    k.error_ns = now_ns();
-    k.backoff = k.backoff == 0 ? 1 : std::min(k.backoff * 2, 60.0);
-    k.next_try = Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(k.backoff));
-    save_state_locked(k);
-    DOCFS_LOG_WARN("push of key %s to %s failed (changes kept, retry in %.0f s): %s", k.name.c_str(),
-                   url_.c_str(), k.backoff, e.what());
-    *err = e.what();
-    return false;
   }
+  std::lock_guard<std::mutex> lk(mu_);
+  k.pushing = false;
+  k.error_ns = now_ns();
+  k.backoff = k.backoff == 0 ? 1 : std::min(k.backoff * 2, 60.0);
+  k.next_try = Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(k.backoff));
+  save_state_locked(k);
+  DOCFS_LOG_WARN("push of key %s to %s failed (changes kept, retry in %.0f s): %s", k.name.c_str(), url_.c_str(),
+                 k.backoff, k.error.c_str());
+  *err = k.error;
+  return false;
+}
+
+namespace {
+
+// This machine's name as a key fragment: [A-Za-z0-9-] only, at most 64 bytes.
+std::string host_fragment() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "host";
+  std::string out;
+  for (const char* p = buf; *p && out.size() < 64; ++p) {
+    char c = *p;
+    if (c == '.') break;  // the short name
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '-';
+  }
+  return out.empty() ? "host" : out;
+}
+
+}  // namespace
+
+bool RemoteSync::keep_conflict(RemoteKey& k, uint64_t seq, const std::string& dir, const remote::ConditionFailed& cf,
+                               remote::Backend& b, std::string* err) {
+  const int64_t now = now_ns();
+  std::time_t t = static_cast<std::time_t>(now / 1000000000);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string suffix = ".conflict-" + host_fragment() + "-" + when;
+  std::string base = k.name;
+  if (base.size() + suffix.size() + 4 > 255) base.resize(255 - suffix.size() - 4);
+  // The local changes first, as a key of their own: if this fails (or we crash), the cache
+  // is still dirty and the next push tries again. Nothing is replaced: a name taken (the
+  // same second on this host) gets -2, -3, ...
+  std::string name;
+  remote::PushResult r;
+  for (int i = 1;; ++i) {
+    name = base + suffix + (i > 1 ? "-" + std::to_string(i) : "");
+    remote::PushOptions po;
+    po.condition = remote::PutCondition::if_absent;
+    try {
+      r = remote::push_store(dir, b, name, po);
+      break;
+    } catch (const remote::ConditionFailed&) {
+      if (i >= 50) throw;
+    }
+  }
+  std::string theirs = cf.current ? "etag " + cf.current->etag + " pushed at " + remote::format_utc(cf.current->mtime_ns)
+                                  : "a version";
+  std::lock_guard<std::mutex> lk(mu_);
+  k.conflict = "key " + k.name + " changed on the remote (" + theirs +
+               ") while this mount had unpushed changes; " + k.name + " now gets the remote version, the local changes are key " +
+               name + " (" + remote::format_utc(now) + ")";
+  // Clean as far as these changes go (they are safe in `name`); the cache no longer matches
+  // any remote version, so the next access pulls the remote one (revalidate), and a change
+  // made before that conflicts again instead of overwriting it.
+  k.pushed_seq = seq;
+  k.pushing = false;
+  k.on_remote = true;
+  k.etag.clear();
+  k.validated = Clock::time_point{};
+  k.error.clear();
+  k.note.clear();
+  k.backoff = 0;
+  list_valid_ = false;
+  absent_.erase(name);
+  save_state_locked(k);
+  DOCFS_LOG_WARN("conflict on %s: %s", url_.c_str(), k.conflict.c_str());
+  *err = "conflict: " + k.conflict;
+  return false;
 }
 
 void RemoteSync::remove_remote(RemoteKey& k) {
@@ -392,8 +576,10 @@ void RemoteSync::remove_remote(RemoteKey& k) {
 std::string RemoteSync::status_locked(const RemoteKey& k) const {
   if (k.pushing) return "pushing";
   if (k.dirty() && !k.error.empty()) return "error: " + k.error + " (" + remote::format_utc(k.error_ns) + ")";
-  if (k.dirty()) return "dirty";
-  if (!k.on_remote) return "new";
+  if (!k.conflict.empty()) return "conflict: " + k.conflict;
+  std::string note = k.note.empty() ? "" : " (" + k.note + ")";
+  if (k.dirty()) return "dirty" + note;
+  if (!k.on_remote) return "new" + note;
   return "clean";
 }
 

@@ -6,6 +6,7 @@
 // Filesystem's locks, then state_mu() (innermost, never held across I/O to the remote).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -40,7 +41,13 @@ class RemoteSync {
   // remote cannot be listed. `taken` is when the listing was requested.
   std::optional<std::vector<std::string>> list(Clock::time_point* taken);
   // Whether the remote has `name`: true/false, or nullopt with *why when unreachable.
+  // A missing key is remembered for remote_ttl (and a fresh listing answers both ways).
   std::optional<bool> exists(const std::string& name, std::string* why);
+  // For a key cached before (an earlier mount, another remote= or a key someone deleted):
+  // when remote_ttl has passed since its last check, asks the remote whether it still has
+  // it. Returns true when the remote lost a clean key (the caller forgets it); a dirty key
+  // whose remote copy is gone becomes a new key to push. Unreachable: false.
+  bool lost_on_remote(RemoteKey& k);
 
   // ---- cache stores ----
   // Opens the cached generation, or pulls one when nothing is cached (throws Error(EIO)
@@ -78,6 +85,11 @@ class RemoteSync {
   void save_state_locked(const RemoteKey& k);
   void run();
   std::string new_gen_dir(RemoteKey& k);
+  // The conditional push of `k` failed: pushes the cache in `dir` as a new key
+  // KEY.conflict-HOST-TIME, marks the key for a re-pull of the remote version, sets the
+  // status. Returns false with *err (the conflict) for fsync.
+  bool keep_conflict(RemoteKey& k, uint64_t seq, const std::string& dir, const remote::ConditionFailed& cf,
+                     remote::Backend& b, std::string* err);
 
   MountOptions opts_;
   std::string url_;
@@ -91,9 +103,11 @@ class RemoteSync {
   std::map<std::string, std::unique_ptr<RemoteKey>, std::less<>> keys_;
   std::vector<std::unique_ptr<Store>> retired_;  // replaced caches: open files may use them
   std::vector<std::string> listed_;
+  std::map<std::string, Clock::time_point, std::less<>> absent_;  // negative lookups
   Clock::time_point listed_at_{};
   bool list_valid_ = false;
 
+  std::atomic<bool> condition_checked_{false};  // logged whether pushes are truly conditional
   std::condition_variable cv_;
   bool stop_ = false;
   bool flushed_ = false;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/file_io.h"
 
 namespace docfs::remote {
@@ -52,9 +53,35 @@ class UploadSource {
   virtual std::string head() = 0;
 };
 
+// A conditional push: replace the key only if the remote still holds what the caller's
+// copy was based on.
+enum class PutCondition {
+  none,      // replace whatever is there (docfs push)
+  if_match,  // only if the key's ETag is still PutOptions::if_match
+  if_absent  // only if the key does not exist
+};
+
 struct PutOptions {
   std::map<std::string, std::string> metadata;  // s3: x-amz-meta-NAME; file: unused
   Progress* progress = nullptr;
+  PutCondition condition = PutCondition::none;
+  std::string if_match;  // the ETag for PutCondition::if_match
+};
+
+// The condition of a conditional put failed: the key holds another version (`current`) or
+// none (current == nullopt). Nothing was replaced.
+class ConditionFailed : public Error {
+ public:
+  ConditionFailed(const std::string& what, std::optional<ObjectInfo> current)
+      : Error(EAGAIN, what), current(std::move(current)) {}
+  std::optional<ObjectInfo> current;
+};
+
+// How a backend enforces PutOptions::condition.
+enum class ConditionSupport {
+  atomic,       // by the server (S3 If-Match / If-None-Match) or under a lock (file://)
+  single_only,  // by the server for single PUTs; multipart uploads use the fallback (RGW)
+  fallback      // HEAD, compare, then PUT: a concurrent push landing in between is overwritten
 };
 
 class RangeDownload;  // remote/download.h
@@ -91,8 +118,11 @@ class Backend {
   virtual std::vector<ObjectInfo> list() = 0;
   virtual std::optional<ObjectInfo> head(const std::string& key) = 0;
   // Replaces the key atomically: readers see the old or the new object, never a mix. On
-  // failure the old object is left as it was.
+  // failure the old object is left as it was. Throws ConditionFailed when opts.condition
+  // does not hold.
   virtual ObjectInfo put(const std::string& key, UploadSource& src, const PutOptions& opts) = 0;
+  // How conditional puts are enforced (s3: probed once per endpoint and bucket).
+  virtual ConditionSupport condition_support() = 0;
   // UsageError(ENOENT) when the key does not exist.
   virtual Fetched fetch(const std::string& key, const FetchOptions& opts) = 0;
   // Returns false when there was nothing to delete.

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,28 @@ namespace {
 
 // '~' cannot appear in a key, so temporary files never show up as keys.
 constexpr const char* kTmpPrefix = "tmp~";
+
+// An exclusive flock on the remote directory, held while a key is compared and renamed
+// or deleted.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw IoError(errno, "open remote directory " + dir);
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd_);
+      throw IoError(e, "lock remote directory " + dir);
+    }
+  }
+  ~DirLock() { ::close(fd_); }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -94,6 +117,7 @@ ObjectInfo FileBackend::put(const std::string& key, UploadSource& src, const Put
   if (fd < 0) throw IoError(errno, "create temporary file in " + dir_);
   File f(fd, tmp);
   ::fchmod(fd, 0644);
+  std::optional<ObjectInfo> info;
   try {
     // This thread fills chunks (reading the store; the source hashes on its own thread)
     // while earlier chunks are written, several at once.
@@ -114,13 +138,23 @@ ObjectInfo FileBackend::put(const std::string& key, UploadSource& src, const Put
     }
     out.finish(src.head());
     out.sync();
+    DirLock lock(dir_);
+    if (opts.condition != PutCondition::none) {
+      auto cur = info_of(key, nullptr);
+      if (opts.condition == PutCondition::if_absent && cur)
+        throw ConditionFailed("key " + key + " already exists on " + url() + " (etag " + cur->etag + ")", cur);
+      if (opts.condition == PutCondition::if_match && (!cur || cur->etag != opts.if_match))
+        throw ConditionFailed("key " + key + " on " + url() + (cur ? " is etag " + cur->etag : " is gone") +
+                                  ", not " + opts.if_match,
+                              cur);
+    }
     if (::rename(tmp.c_str(), (dir_ + "/" + key).c_str()) != 0) throw IoError(errno, "rename " + tmp);
     sync_dir(dir_);
+    info = info_of(key, nullptr);  // under the lock: the ETag of what we put
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  auto info = info_of(key, nullptr);
   if (!info) throw IoError(ENOENT, "pushed key " + key + " vanished from " + dir_);
   return *info;
 }
@@ -146,6 +180,9 @@ Fetched FileBackend::fetch(const std::string& key, const FetchOptions& opts) {
 bool FileBackend::remove(const std::string& key) {
   check_key_name(key);
   const std::string path = dir_ + "/" + key;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir_, ec)) return false;
+  DirLock lock(dir_);
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return false;
     throw IoError(errno, "remove " + path);

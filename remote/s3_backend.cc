@@ -3,12 +3,16 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
+#include "core/document.h"
 #include "core/error.h"
 #include "remote/crypto.h"
 #include "remote/download.h"
@@ -31,6 +35,11 @@ uint64_t to_u64(const std::string& s) {
   } catch (...) {
     return 0;
   }
+}
+
+// If-Match on a key that does not exist: 404 NoSuchKey (not NoSuchUpload).
+bool is_no_such_key(const HttpResponse& r) {
+  return r.status == 404 && r.body.find("NoSuchUpload") == std::string::npos;
 }
 
 }  // namespace
@@ -172,12 +181,155 @@ std::optional<ObjectInfo> S3Backend::head(const std::string& key) {
   return info_from_headers(key, r);
 }
 
+namespace {
+
+struct ConditionMode {
+  ConditionSupport support = ConditionSupport::fallback;
+  bool unquoted = false;  // If-Match wants the ETag without its quotes (Ceph RGW)
+};
+
+std::mutex condition_mu;
+std::map<std::string, ConditionMode> condition_modes;  // by endpoint and bucket
+
+std::string unquote(const std::string& etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') return etag.substr(1, etag.size() - 2);
+  return etag;
+}
+
+}  // namespace
+
+ConditionSupport S3Backend::condition_support() {
+  const std::string id = base_ + "/" + bucket_;
+  {
+    std::lock_guard lk(condition_mu);
+    if (auto it = condition_modes.find(id); it != condition_modes.end()) return it->second.support;
+  }
+  ConditionMode m;
+  const char* env = std::getenv("DOCFS_S3_CONDITIONAL");
+  if (env && std::string(env) == "atomic") {
+    m.support = ConditionSupport::atomic;
+  } else if (env && std::string(env) == "fallback") {
+    m.support = ConditionSupport::fallback;
+  } else {
+    // '~' is not allowed in key names: the scratch object never shows up as a key.
+    std::string name = "tmp~docfs-probe-" + std::to_string(::getpid()) + "-" + std::to_string(now_ns() % 1000000007);
+    Target t = object(name);
+    const std::string what = "conditional-write probe on " + url();
+    const char body[] = "probe";
+    auto put = [&](const Params& h) { return call("PUT", t, h, body, 5, what); };
+    HttpResponse p = put({});
+    if (p.status != 200) throw_http_error(p, what);
+    std::string etag = p.header("etag");
+    if (etag.empty())
+      if (auto i = head(name)) etag = i->etag;
+    try {
+      // Refused when the condition fails, accepted when it holds: the server checks.
+      bool absent_checked = put({{"if-none-match", "*"}}).status == 412;
+      bool wrong_checked = put({{"if-match", "\"00000000000000000000000000000000\""}}).status == 412;
+      if (absent_checked && wrong_checked && !etag.empty()) {
+        if (put({{"if-match", etag}}).status == 200) {
+          m.support = ConditionSupport::atomic;
+        } else if (put({{"if-match", unquote(etag)}}).status == 200) {
+          m.support = ConditionSupport::atomic;
+          m.unquoted = true;
+        }
+      }
+      if (m.support == ConditionSupport::atomic && !probe_multipart(t, what))
+        m.support = ConditionSupport::single_only;
+    } catch (...) {
+      try {
+        call("DELETE", t, {}, nullptr, 0, what);
+      } catch (const std::exception&) {
+      }
+      throw;
+    }
+    try {
+      call("DELETE", t, {}, nullptr, 0, what);
+    } catch (const std::exception&) {
+    }
+  }
+  std::lock_guard lk(condition_mu);
+  condition_modes[id] = m;
+  return m.support;
+}
+
+// A one-part multipart upload over the existing scratch object, completed with
+// If-None-Match: *: true when the server refuses it (412).
+bool S3Backend::probe_multipart(const Target& obj, const std::string& what) {
+  Target init = obj;
+  init.query = {{"uploads", ""}};
+  HttpResponse r = call("POST", init, {}, nullptr, 0, what);
+  if (r.status != 200) return false;
+  const std::string id = parse_xml(r.body).child_text("UploadId");
+  if (id.empty()) return false;
+  Target part = obj;
+  part.query = {{"partNumber", "1"}, {"uploadId", id}};
+  HttpResponse pr = call("PUT", part, {}, "probe", 5, what);
+  bool refused = false;
+  if (pr.status == 200) {
+    std::string xml = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + pr.header("etag") +
+                      "</ETag></Part></CompleteMultipartUpload>";
+    Target done = obj;
+    done.query = {{"uploadId", id}};
+    HttpResponse cr = call("POST", done, {{"content-type", "application/xml"}, {"if-none-match", "*"}}, xml.data(),
+                           xml.size(), what);
+    refused = cr.status == 412 || cr.body.find("PreconditionFailed") != std::string::npos;
+  }
+  Target abort = obj;
+  abort.query = {{"uploadId", id}};
+  try {
+    call("DELETE", abort, {}, nullptr, 0, what);  // a no-op when the upload completed
+  } catch (const std::exception&) {
+  }
+  return refused;
+}
+
+void S3Backend::condition_failed(const std::string& key, const PutOptions& opts) {
+  std::optional<ObjectInfo> cur = head(key);
+  const std::string name = url() + "/" + key;
+  if (opts.condition == PutCondition::if_absent)
+    throw ConditionFailed("key " + key + " already exists on " + url() + (cur ? " (etag " + cur->etag + ")" : ""), cur);
+  throw ConditionFailed("key " + key + " on " + url() + (cur ? " is etag " + cur->etag : " is gone") + ", not " +
+                            opts.if_match,
+                        cur);
+}
+
 ObjectInfo S3Backend::put(const std::string& key, UploadSource& src, const PutOptions& opts) {
   check_key_name(key);
-  if (src.size() <= http_->options().part_size) put_single(key, src, opts);
-  else put_multipart(key, src, opts);
+  Params cond;
+  std::function<void()> before;
+  const bool multipart = src.size() > http_->options().part_size;
+  if (opts.condition != PutCondition::none) {
+    ConditionSupport cs = condition_support();
+    if (cs == ConditionSupport::atomic || (cs == ConditionSupport::single_only && !multipart)) {
+      bool unquoted;
+      {
+        std::lock_guard lk(condition_mu);
+        unquoted = condition_modes[base_ + "/" + bucket_].unquoted;
+      }
+      if (opts.condition == PutCondition::if_match)
+        cond.emplace_back("if-match", unquoted ? unquote(opts.if_match) : opts.if_match);
+      else cond.emplace_back("if-none-match", "*");
+    } else {
+      // The fallback: compare just before the request that makes the object visible. A push
+      // by someone else between this HEAD and the end of that request is overwritten.
+      before = [&] {
+        std::optional<ObjectInfo> cur = head(key);
+        bool ok = opts.condition == PutCondition::if_absent ? !cur : cur && cur->etag == opts.if_match;
+        if (!ok) condition_failed(key, opts);
+      };
+    }
+  }
+  std::string etag = !multipart ? put_single(key, src, opts, cond, before)
+                                : put_multipart(key, src, opts, cond, before);
   auto info = head(key);
   if (!info) throw IoError(EIO, "pushed " + url() + "/" + key + " but a HEAD does not find it");
+  // What we put, even if someone replaced it since: the next conditional push must be
+  // based on our version, not on one we have not seen.
+  if (!etag.empty() && info->etag != etag) {
+    info->etag = etag;
+    info->size = src.size();
+  }
   return *info;
 }
 
@@ -202,7 +354,8 @@ size_t fill(UploadSource& src, char* buf, size_t n) {
 
 }  // namespace
 
-void S3Backend::put_single(const std::string& key, UploadSource& src, const PutOptions& opts) {
+std::string S3Backend::put_single(const std::string& key, UploadSource& src, const PutOptions& opts,
+                                  const Params& cond, const std::function<void()>& before) {
   std::string body(src.size() + 1, '\0');
   size_t head = src.head_size();
   size_t n = head + fill(src, body.data() + head, body.size() - head);
@@ -212,12 +365,18 @@ void S3Backend::put_single(const std::string& key, UploadSource& src, const PutO
   std::string h = src.head();
   std::memcpy(body.data(), h.data(), h.size());
   const std::string what = "PUT " + url() + "/" + key;
-  HttpResponse r = call("PUT", object(key), meta_headers(opts), body.data(), body.size(), what);
+  if (before) before();
+  Params headers = meta_headers(opts);
+  headers.insert(headers.end(), cond.begin(), cond.end());
+  HttpResponse r = call("PUT", object(key), headers, body.data(), body.size(), what);
+  if (!cond.empty() && (r.status == 412 || r.status == 409 || is_no_such_key(r))) condition_failed(key, opts);
   if (r.status != 200) throw_http_error(r, what);
   if (opts.progress) opts.progress->add(body.size());
+  return r.header("etag");
 }
 
-void S3Backend::put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts) {
+std::string S3Backend::put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts,
+                                     const Params& cond, const std::function<void()>& before) {
   const std::string name = url() + "/" + key;
   Target init = object(key);
   init.query = {{"uploads", ""}};
@@ -331,10 +490,17 @@ void S3Backend::put_multipart(const std::string& key, UploadSource& src, const P
   const std::string what = "complete multipart upload of " + name;
   HttpResponse cr;
   try {
-    cr = call("POST", t, {{"content-type", "application/xml"}}, xml.data(), xml.size(), what);
+    if (before) before();
+    Params headers{{"content-type", "application/xml"}};
+    headers.insert(headers.end(), cond.begin(), cond.end());
+    cr = call("POST", t, headers, xml.data(), xml.size(), what);
   } catch (...) {
     abort_upload();
     throw;
+  }
+  if (!cond.empty() && (cr.status == 412 || cr.status == 409 || is_no_such_key(cr))) {
+    abort_upload();
+    condition_failed(key, opts);
   }
   // S3 may answer 200 and still carry an <Error> in the body.
   bool failed = cr.status != 200;
@@ -346,7 +512,14 @@ void S3Backend::put_multipart(const std::string& key, UploadSource& src, const P
   }
   if (failed) {
     abort_upload();
+    if (!cond.empty() && cr.body.find("<Code>PreconditionFailed</Code>") != std::string::npos)
+      condition_failed(key, opts);
     throw_http_error(cr, what);
+  }
+  try {
+    return parse_xml(cr.body).child_text("ETag");
+  } catch (const std::exception&) {
+    return "";
   }
 }
 

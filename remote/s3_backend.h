@@ -22,6 +22,15 @@ class S3Backend : public Backend {
   Fetched fetch(const std::string& key, const FetchOptions& opts) override;
   bool remove(const std::string& key) override;
   std::string presign(const std::string& key, uint64_t seconds) override;
+  // Probed once per endpoint and bucket in this process: a scratch object is written, then
+  // written again with If-None-Match: * and with If-Match on a wrong ETag (both must be
+  // refused with 412) and with If-Match on its ETag (must succeed; if only the ETag
+  // without quotes does, as on Ceph RGW, If-Match is sent that way). Then the server
+  // honours conditional writes; otherwise HEAD-compare-PUT. A one-part multipart upload
+  // completed with If-None-Match: * must be refused too, or multipart uploads (archives
+  // over part_size) use the fallback (single_only; Ceph RGW 16-18 ignores the header there).
+  // DOCFS_S3_CONDITIONAL=atomic|fallback skips the probe.
+  ConditionSupport condition_support() override;
 
   const AwsSettings& settings() const { return settings_; }
 
@@ -37,8 +46,15 @@ class S3Backend : public Backend {
                    const std::string& payload_hash = "") const;
   HttpResponse call(const std::string& method, const Target& t, const Params& headers, const char* body,
                     size_t len, const std::string& what);
-  void put_single(const std::string& key, UploadSource& src, const PutOptions& opts);
-  void put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts);
+  // Both return the ETag the server gave the new object ("" if it gave none). `before`
+  // runs right before the request that makes the object visible (the fallback's compare);
+  // `cond` are the conditional headers.
+  std::string put_single(const std::string& key, UploadSource& src, const PutOptions& opts, const Params& cond,
+                         const std::function<void()>& before);
+  std::string put_multipart(const std::string& key, UploadSource& src, const PutOptions& opts, const Params& cond,
+                            const std::function<void()>& before);
+  bool probe_multipart(const Target& obj, const std::string& what);
+  [[noreturn]] void condition_failed(const std::string& key, const PutOptions& opts);
 
   std::string bucket_, prefix_;
   AwsSettings settings_;

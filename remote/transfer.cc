@@ -49,6 +49,8 @@ PushResult push_store(const std::string& store_dir, Backend& backend, const std:
   StoreArchiveSource src(*store, now, expires);
   PutOptions po;
   po.progress = opts.progress;
+  po.condition = opts.condition;
+  po.if_match = opts.if_match;
   if (opts.progress) opts.progress->total = src.size();
   po.metadata[kMetaDocuments] = std::to_string(src.documents());
   po.metadata[kMetaCreated] = std::to_string(now);

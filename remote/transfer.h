@@ -13,6 +13,9 @@ namespace docfs::remote {
 struct PushOptions {
   uint64_t ttl_seconds = 0;  // 0: never expires
   Progress* progress = nullptr;
+  // Replace the key only if it still is `if_match` / does not exist (ConditionFailed).
+  PutCondition condition = PutCondition::none;
+  std::string if_match;
 };
 
 struct PushResult {
