@@ -19,9 +19,11 @@
 #   BENCH_FSX_TARGETS   where fsx runs                    ("docfs passthrough_ll plain")
 #   BENCH_DIR           where to work (default: a mktemp dir under /var/tmp)
 #   BENCH_PT_XATTR      1: passthrough_ll -o xattr, like docfs (default); empty: without
+#   BENCH_DOCFS_OPTS    docfs mount options (default compact_min=1024g: no online
+#                       compaction inside a workload, so body.bin deltas are its own)
 # For docfs the table also gives the bytes each workload appended to STORE/body.bin (and
-# header.bin for the appends): `stat -c %s` before and after; the store is not pruned
-# during the run (online compaction could start on its own, it did not in our runs).
+# header.bin for the appends): `stat -c %s` before and after. Between workloads (untimed)
+# `docfs prune` compacts the store, as online compaction would have.
 # fsx is built as scripts/bench-lib.sh says (FSX_SRC, FSX); without it the fsx rows are
 # skipped. Needs root, sqlite3 and fio (scripts/install-deps.sh), ~4x BENCH_BIG_MB of disk.
 set -euo pipefail
@@ -67,6 +69,8 @@ trap cleanup EXIT
 log() { echo "bench: $*" >&2; }
 now() { date +%s.%N; }
 body_size() { stat -c %s "$STORE/body.bin"; }
+# Untimed, between workloads: compacts docfs's garbage (online compaction is off).
+prune() { sync; "$DOCFS" prune "$STORE" >/dev/null; log "pruned: body.bin $(body_size) bytes"; }
 header_size() { stat -c %s "$STORE/header.bin"; }
 
 pt_build
@@ -75,7 +79,7 @@ if [ -n "$FSX_TARGETS" ]; then FSX_BIN=$(fsx_build) || { log "no fsx: skipping t
 
 mkdir -p "$W/plain" "$W/pt_src" "$W/mnt_pt" "$W/mnt_docfs"
 "$DOCFS" init "$STORE" >/dev/null
-"$DOCFS" mount -f "$STORE" "$W/mnt_docfs" 2>>"$W/daemon.log" &
+"$DOCFS" mount -f "$STORE" "$W/mnt_docfs" -o "${BENCH_DOCFS_OPTS-compact_min=1024g}" 2>>"$W/daemon.log" &
 DOCFS_PID=$!
 for _ in $(seq 1 200); do grep -q " $W/mnt_docfs fuse" /proc/mounts && break; sleep 0.05; done
 grep -q " $W/mnt_docfs fuse" /proc/mounts || { cat "$W/daemon.log" >&2; echo "docfs did not mount" >&2; exit 1; }
@@ -125,6 +129,8 @@ for t in "${TARGETS[@]}"; do
   [[ $got == "$want" ]] || { echo "appends on $t: size $got, want $want" >&2; exit 1; }
 done
 
+prune
+
 # --- random 4 KiB overwrites with fsync every FSYNC_EVERY writes (fio) ---
 w_fio="${OVERWRITES} x 4 KiB random overwrites, fsync/${FSYNC_EVERY} (ops/s)"
 w_fio_b="  overwrites: bytes appended to body.bin"
@@ -139,6 +145,8 @@ for t in "${TARGETS[@]}"; do
   record "$w_fio" "$t" "${ios#* }"
   [[ $t == docfs ]] && record "$w_fio_b" "$t" $(($(body_size) - b0))
 done
+
+prune
 
 # --- sqlite3: single-row transactions ---
 seq 1 "$SQL_INSERTS" | awk '{ printf "INSERT INTO t(k, v) VALUES (%d, hex(randomblob(64)));\n", $1 }' >"$W/insert.sql"
@@ -162,6 +170,8 @@ for t in "${TARGETS[@]}"; do
   SQL_CHECK+="$t: integrity_check/rows = ${chk% }; "
   [[ $chk == "ok $SQL_INSERTS " ]] || { echo "sqlite on $t: $chk" >&2; exit 1; }
 done
+
+prune
 
 # --- fsx ---
 FSX_VERDICT=
