@@ -253,6 +253,21 @@ EntryScan scan_entries(const File& f, uint64_t start, uint64_t end,
       pos += used;
       continue;
     }
+    // A whole entry whose checksum matches was written as it is: not torn, but invalid
+    // (a bug or a crafted file). Refuse that entry alone; the ones after it still apply.
+    if (status == format::DecodeStatus::kCorrupt && view.size() >= format::kEntryPrefixSize) {
+      uint32_t crc, len;
+      std::memcpy(&crc, view.data(), 4);
+      std::memcpy(&len, view.data() + 4, 4);
+      if (len >= 1 && len <= format::kMaxEntryLength && format::kEntryPrefixSize + uint64_t{len} <= view.size() &&
+          crc32c::value(view.data() + 4, 4 + size_t{len}) == crc) {
+        if (scan.invalid.size() < EntryScan::kMaxInvalidReported)
+          scan.invalid.push_back(f.path() + ": bad entry at offset " + std::to_string(pos) + " skipped: " + why);
+        ++scan.invalid_count;
+        pos += format::kEntryPrefixSize + len;
+        continue;
+      }
+    }
     // A bad entry is a torn tail when nothing whole can follow it: it runs to the end of
     // the file, or everything after it is zeros (space allocated, data never written).
     bool last = status == format::DecodeStatus::kIncomplete;
@@ -398,6 +413,9 @@ void Store::Impl::replay_from(uint64_t start) {
   });
   if (scan.corruption)
     throw FormatError(*scan.corruption + " (run docfs fsck " + dir + " for details)");
+  for (const auto& why : scan.invalid) std::cerr << "docfs: " << why << "\n";
+  if (scan.invalid_count > scan.invalid.size())
+    std::cerr << "docfs: " << dir << ": " << scan.invalid_count << " bad header.bin entries skipped in all\n";
   header_end = beyond_body ? first_beyond : scan.valid_end;
   if (read_only) return;
   // Drop torn tails so new appends follow whole records. Nothing visible is lost: a torn

@@ -104,6 +104,9 @@ FsckReport Store::fsck(const std::string& dir, bool repair) {
   });
   report.torn_header_bytes = scan.torn_bytes;
   if (scan.corruption) report.problems.push_back(*scan.corruption);
+  report.problems.insert(report.problems.end(), scan.invalid.begin(), scan.invalid.end());
+  if (scan.invalid_count > scan.invalid.size())
+    report.problems.push_back(impl.header.path() + ": " + std::to_string(scan.invalid_count) + " bad entries in all");
   if (beyond_body) {
     // Body bytes lost in a crash after their entries reached header.bin: the same torn
     // tail, seen from the other file. Opening skips these; repair drops them.

@@ -31,11 +31,18 @@ struct EntryScan {
   uint64_t valid_end = 0;   // offset just past the last whole, valid entry
   uint64_t torn_bytes = 0;  // bytes after valid_end that are a torn tail
   std::optional<std::string> corruption;  // set when a bad entry is not at the tail
+  // Whole entries with a good checksum whose payload is invalid (e.g. overlapping
+  // extents): skipped, not applied, one sentence each naming file and offset (at most
+  // kMaxInvalidReported; invalid_count counts them all).
+  std::vector<std::string> invalid;
+  uint64_t invalid_count = 0;
+  static constexpr size_t kMaxInvalidReported = 100;
 };
 
 // Calls fn(entry, offset) for each entry of `f` from `start`. A bad or partial entry at
 // the tail is reported as torn; a bad entry with more data after it is corruption and
-// stops the scan.
+// stops the scan. A whole entry whose checksum matches but whose payload is invalid was
+// not torn by a crash: it is skipped and listed in `invalid`, and the scan goes on.
 EntryScan scan_entries(const File& f, uint64_t start,
                        const std::function<void(const format::Entry&, uint64_t)>& fn);
 // The same, reading no further than `end` (entries a writer appends meanwhile are not seen).

@@ -9,9 +9,12 @@
 namespace docfs::fs {
 namespace {
 
-// Versions up to this size are copied into memory when modified: they stay one
-// contiguous record instead of growing extents.
-constexpr uint64_t kCopySmallerThan = 1u << 20;
+// Stored versions smaller than this are copied into memory when modified: they stay one
+// contiguous record instead of growing extents (a database of a few hundred KiB fsynced
+// per transaction is not: it would be written whole at every commit).
+constexpr uint64_t kCopySmallerThan = 64u << 10;
+// Files staged in memory from this size on are committed through the stream (see commit).
+constexpr uint64_t kCommitFromMemoryBelow = 1u << 20;
 
 void check_size(uint64_t end) {
   if (end > format::kMaxContentSize)
@@ -121,6 +124,10 @@ void WriteBuffer::prepare() {
 }
 
 void WriteBuffer::commit(const DocumentMeta& meta) {
+  // Past the copy bound, memory would make every later commit of this open file write
+  // all of it again (a database fsynced per transaction): commit from the stream instead,
+  // which costs the same bytes now and leaves later commits only what they change.
+  if (!stream_ && mem_.size() >= kCommitFromMemoryBelow) spill();
   if (stream_) {
     stream_->commit(meta, true);
     return;

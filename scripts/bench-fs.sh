@@ -23,19 +23,17 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 DOCFS=${DOCFS:-$BUILD/docfs}
 BIG_MB=${BENCH_BIG_MB:-1024}
-BENCH_PT_XATTR=${BENCH_PT_XATTR-1}   # set empty to run passthrough_ll without xattrs
 SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 SMALL_KB=${BENCH_SMALL_KB:-4}
 MANY_FILES=${BENCH_MANY_FILES:-100000}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/docfs-bench.XXXXXX")
-EXAMPLES=/usr/share/doc/libfuse3-dev/examples
+. "$ROOT/scripts/bench-lib.sh"  # pt_build, pt_mount, pt_umount
 
 # passthrough_ll keeps an fd per inode it knows: the ls/cat workloads need many.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 [ -x "$DOCFS" ] || { echo "no docfs binary at $DOCFS (build first)" >&2; exit 1; }
 
-PT_PID=
 S3_PID=
 S3FS_PID=
 cleanup() {
@@ -53,28 +51,15 @@ trap cleanup EXIT
 log() { echo "bench: $*" >&2; }
 
 # --- build passthrough_ll from the packaged example source ---
-cc -O2 -Wall -o "$W/passthrough_ll" "$EXAMPLES/passthrough_ll.c" -I"$EXAMPLES" \
-  $(pkg-config --cflags --libs fuse3)
+pt_build
 
 mkdir -p "$W/plain" "$W/pt_src" "$W/mnt_pt" "$W/mnt_docfs"
 "$DOCFS" init "$W/store" >/dev/null
 
 mount_docfs() { "$DOCFS" mount "$W/store" "$W/mnt_docfs"; }
 umount_docfs() { "$DOCFS" umount "$W/mnt_docfs"; }
-mount_pt() {
-  # -o xattr: docfs answers extended attributes (ls -l asks two per file), so the peer
-  # must too; without it passthrough_ll answers ENOSYS once and the kernel stops asking.
-  "$W/passthrough_ll" -f -o source="$W/pt_src" ${BENCH_PT_XATTR:+-o xattr} "$W/mnt_pt" &
-  PT_PID=$!
-  for _ in $(seq 1 100); do grep -q " $W/mnt_pt fuse" /proc/mounts && return; sleep 0.05; done
-  echo "passthrough_ll did not mount" >&2
-  exit 1
-}
-umount_pt() {
-  fusermount3 -u "$W/mnt_pt"
-  wait "$PT_PID" 2>/dev/null || true
-  PT_PID=
-}
+mount_pt() { pt_mount "$W/pt_src" "$W/mnt_pt"; }
+umount_pt() { pt_umount "$W/mnt_pt"; }
 # Remount the FUSE targets: drops their kernel caches (dentries, attributes, pages).
 remount() {
   umount_docfs

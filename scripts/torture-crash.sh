@@ -4,7 +4,9 @@
 # Each trial mounts the store with `docfs mount -f` (so we know the daemon's PID), starts
 # WRITERS writer processes (Python, below) that drive the mount hard — create, overwrite
 # (O_TRUNC), pwrite at random offsets, append, ftruncate, rename (also over existing files),
-# unlink, set/remove user.tag.* xattrs, fsync on a random subset — and kills the daemon
+# unlink, set/remove user.tag.* xattrs, fsync on a random subset; and large files (1-12 MiB)
+# changed in place: one open, several rounds of partial overwrites, appends or truncates
+# (down, or up leaving a hole), each round acknowledged by its fsync — and kills the daemon
 # with SIGKILL at a random moment. Each writer logs, to a file OUTSIDE the mount, the
 # intent of every operation before it starts and an ack once it was acknowledged (fsync,
 # close, rename, unlink, setxattr returned: docfs commits on close and writes header
@@ -74,6 +76,8 @@ top, logpath, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rng = random.Random(seed)
 log = open(logpath, "a", buffering=1)
 NAMES = ["f%d" % i for i in range(24)] + ["sub/g%d" % i for i in range(8)] + ["sub/deep/h%d" % i for i in range(4)]
+BIG_NAMES = ["big/b0", "big/b1"]  # large files changed in place (issue 16); renames move them anywhere
+BIG = 1 << 20  # "large": a file at least this big gets partial changes with fsync
 TAGS = ["a", "b", "c"]
 state = {}  # rel -> [bytes, {tag: value}]
 
@@ -147,10 +151,67 @@ try:
     while True:
         present = sorted(state)
         absent = [n for n in NAMES if n not in state]
+        big = [n for n in present if len(state[n][0]) >= BIG]
+        big_absent = [n for n in BIG_NAMES if n not in state]
         ops = ["create"] * 4 if absent else []
         if present:
             ops += ["trunc"] * 2 + ["pwrite"] * 3 + ["append"] * 2 + ["ftrunc", "rename", "rename", "unlink", "setx", "setx", "rmx"]
+        if big_absent and len(big) < 2:
+            ops += ["bigcreate"] * 2
+        if big:
+            ops += ["bigmod"] * 4
         op = rng.choice(ops)
+        if op == "bigcreate":
+            # A large file, acknowledged by fsync.
+            rel = rng.choice(big_absent)
+            data = rand_bytes(rng.randrange(BIG, 12 << 20))
+            new = {rel: [data, {}]}
+            s = intent(op, new, extra=[{rel: [b"", {}]}])
+            os.makedirs(os.path.dirname(p(rel)), exist_ok=True)
+            fd = os.open(p(rel), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            write_all(fd, data)
+            os.fsync(fd)
+            ack(s, new)
+            os.close(fd)
+            continue
+        if op == "bigmod":
+            # One open of a large file, several rounds of partial overwrites, appends and
+            # truncates (down, or up: a hole), each round acknowledged by its fsync; the
+            # close after the last fsync commits nothing new.
+            rel = rng.choice(big)
+            fd = os.open(p(rel), os.O_RDWR)
+            for _ in range(rng.randrange(1, 5)):
+                old, tags = state[rel]
+                buf = bytearray(old)
+                kind = rng.choice(["pwrite", "pwrite", "append", "truncate"])
+                steps = []
+                if kind == "pwrite":
+                    for _ in range(rng.randrange(1, 9)):
+                        off = rng.randrange(0, len(buf) + 4096)
+                        chunk = rand_bytes(rng.choice([4096, rng.randrange(1, 65536)]))
+                        if off > len(buf):
+                            buf.extend(b"\0" * (off - len(buf)))
+                        buf[off:off + len(chunk)] = chunk
+                        steps.append(("w", off, chunk))
+                elif kind == "append":
+                    chunk = rand_bytes(rng.randrange(1, 65536))
+                    steps.append(("w", len(buf), chunk))
+                    buf.extend(chunk)
+                else:
+                    n = max(0, len(buf) + rng.randrange(-(1 << 20), 1 << 20))
+                    buf = bytearray(bytes(buf[:n]) + b"\0" * max(0, n - len(buf)))
+                    steps.append(("t", n, None))
+                new = {rel: [bytes(buf), dict(tags)]}
+                s = intent("big" + kind, new)
+                for what, off, chunk in steps:
+                    if what == "w":
+                        os.pwrite(fd, chunk, off)
+                    else:
+                        os.ftruncate(fd, off)
+                os.fsync(fd)
+                ack(s, new)
+            os.close(fd)
+            continue
         if op == "create":
             rel = rng.choice(absent)
             data = rand_bytes(size_choice())
@@ -354,7 +415,7 @@ STORE2=$WORK/store2
 
 # ------------------------------------------------------------------ trials
 trials=0 checked=0 lost=0 failed_open=0 inflight_new=0 inflight_old=0 inflight_empty=0
-pulls=0 pull_absent=0 pull_old=0 pull_new=0 pull_done=0 pull_leftovers=0 writer_errors=0 fsck_bad=0
+big_ops=0 pulls=0 pull_absent=0 pull_old=0 pull_new=0 pull_done=0 pull_leftovers=0 writer_errors=0 fsck_bad=0
 started=$(date +%s.%N)
 "$DOCFS" init "$STORE" >/dev/null
 echo "torture-crash: $COUNT trials, $WRITERS writers, seed $SEED, docfs $DOCFS"
@@ -479,6 +540,7 @@ for ((trial = 1; trial <= COUNT; trial++)); do
     failed_open=$((failed_open + 1)); break
   fi
   res=$("$PY" "$WORK/check.py" "$MNT" "$WORK"/w*.log)
+  big_ops=$((big_ops + $(cat "$WORK"/w*.log | grep -c '"op": "big' || true)))
   unmount_clean
   read -r c l inew iold iempty nerr < <("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]))' "$res")
   checked=$((checked + c)); lost=$((lost + l)); inflight_new=$((inflight_new + inew))
@@ -504,6 +566,7 @@ echo "  documents checked:           $checked"
 echo "  documents lost:              $lost"
 echo "  stores that failed to open:  $failed_open  (fsck not clean: $fsck_bad)"
 echo "  in-flight ops seen new/old/empty-create: $inflight_new/$inflight_old/$inflight_empty"
+echo "  large-file changes started:  $big_ops (creates, and in-place rounds each ending in fsync)"
 echo "  pulls killed: $pulls (dest absent $pull_absent, old $pull_old, new $pull_new; finished before the kill $pull_done)"
 echo "  online compactions completed: $(grep -c "compacted " "$WORK/daemon.log" || true)"
 echo "  pull temp dirs left behind by a killed pull: $pull_leftovers"
