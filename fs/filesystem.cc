@@ -121,7 +121,11 @@ void Filesystem::init(fuse_conn_info* conn) {
   want(FUSE_CAP_SPLICE_MOVE);
   want(FUSE_CAP_ATOMIC_O_TRUNC);  // open(O_TRUNC) without a separate truncate version
   want(FUSE_CAP_READDIRPLUS);
-  want(FUSE_CAP_READDIRPLUS_AUTO);
+  // Always readdirplus, never the adaptive mode: that one sends plain readdirs after the
+  // first batch until something is looked up, and `ls -l` reads the whole directory
+  // before its first stat, so each entry past the first batch cost a LOOKUP. Attributes
+  // come from memory here, so filling them costs the daemon almost nothing.
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   want(FUSE_CAP_ASYNC_READ);
   want(FUSE_CAP_PARALLEL_DIROPS);
   // The writeback cache would turn sequential writes into random ones and let the
