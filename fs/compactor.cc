@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cmath>
+#include <mutex>
 
 #include "core/error.h"
 #include "fs/log.h"
@@ -11,7 +12,8 @@
 namespace docfs::fs {
 namespace {
 constexpr uint64_t kDefragBytesPerRound = 256u << 20;
-
+std::mutex hook_mu;
+std::function<void()> hook;  // guarded by hook_mu
 sigset_t usr1_set() {
   sigset_t set;
   sigemptyset(&set);
@@ -19,6 +21,11 @@ sigset_t usr1_set() {
   return set;
 }
 }  // namespace
+
+void Compactor::set_on_compacted(std::function<void()> h) {
+  std::lock_guard<std::mutex> l(hook_mu);
+  hook = std::move(h);
+}
 
 void Compactor::block_signal() {
   sigset_t set = usr1_set();
@@ -65,6 +72,8 @@ void Compactor::run() {
                      static_cast<unsigned long long>(r.bytes_before),
                      static_cast<unsigned long long>(r.bytes_after),
                      static_cast<unsigned long long>(r.documents));
+      std::lock_guard<std::mutex> l(hook_mu);
+      if (hook) hook();
     } catch (const Error& e) {
       DOCFS_LOG_ERROR("compaction of %s failed: %s", store_.dir().c_str(), e.what());
     } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "core/store.h"
@@ -21,6 +22,9 @@ class Compactor {
   static void block_signal();
   void start();
   void stop();
+  // Called on the compactor's thread after each successful online compaction (the mount
+  // drops the kernel's cached attributes). One hook per process; nullptr removes it.
+  static void set_on_compacted(std::function<void()> hook);
 
  private:
   void run();

@@ -190,6 +190,14 @@ void Filesystem::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     dh->entries.push_back({"..", n->parent ? n->parent->ino : n->ino, true});
     for (const auto& [name, c] : n->children) dh->entries.push_back({name, c->ino, c->is_dir});
     ++n->open_count;
+    // The kernel may keep the listing in its page cache and answer later readdirs itself.
+    // Every change to a directory of the mounted store comes through a request, after
+    // which the kernel drops that cache (and checks the directory's mtime at each
+    // opendir). Under .remote/ a revalidation may swap the tree at any opendir: no cache.
+    if (!short_lived(n)) {
+      fi->cache_readdir = 1;
+      fi->keep_cache = 1;
+    }
   }
   fi->fh = reinterpret_cast<uint64_t>(dh.release());
   if (fuse_reply_open(req, fi) == -ENOENT) releasedir(nullptr, ino, fi);
@@ -226,8 +234,8 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             continue;
           }
           e.ino = n->ino;
-          e.attr_timeout = opts_.attr_timeout;
-          e.entry_timeout = opts_.entry_timeout;
+          e.attr_timeout = attr_timeout_of(n);
+          e.entry_timeout = entry_timeout_of(n);
           need = fuse_add_direntry_plus(req, p, room, d.name.c_str(), &e, next);
           if (need <= room) ++n->nlookup;
         } else {

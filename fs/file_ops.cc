@@ -172,6 +172,7 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fi->keep_cache = n->cached_version == n->version;
     n->cached_version = n->version;
   }
+  fi->noflush = !fh->writable;  // flush commits staged writes only: no round trip at close
   fi->fh = reinterpret_cast<uint64_t>(fh.release());
   if (fuse_reply_open(req, fi) == -ENOENT) {  // interrupted: the kernel never saw it
     release(nullptr, ino, fi);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fs/compactor.h"
 #include "fs/errors.h"
 #include "fs/log.h"
 #include "fs/remote_sync.h"
@@ -19,6 +20,7 @@ Filesystem::Filesystem(Store* store, const MountOptions& opts)
       mount_time_ns_(now_ns()) {
   root_attr_ = Stat{0, S_IFDIR | 0755, owner_uid_, owner_gid_, mount_time_ns_, mount_time_ns_, 0};
   DOCFS_LOG_INFO("loaded %zu nodes from %s", table_.size(), store->dir().c_str());
+  Compactor::set_on_compacted([this] { compacted(); });
   try {
     remote_ = std::make_unique<RemoteSync>(opts, store->dir());
   } catch (const Error& e) {
@@ -34,7 +36,83 @@ Filesystem::Filesystem(Store* store, const MountOptions& opts)
   DOCFS_LOG_INFO(".remote/ shows the keys of %s", remote_->url().c_str());
 }
 
-Filesystem::~Filesystem() = default;
+Filesystem::~Filesystem() {
+  Compactor::set_on_compacted(nullptr);
+  stop_invalidator();
+}
+
+double Filesystem::attr_timeout_of(const Node* n) const {
+  return short_lived(n) ? std::min(opts_.attr_timeout, kRemoteCacheSeconds) : opts_.attr_timeout;
+}
+
+double Filesystem::entry_timeout_of(const Node* n) const {
+  return short_lived(n) ? std::min(opts_.entry_timeout, kRemoteCacheSeconds) : opts_.entry_timeout;
+}
+
+void Filesystem::inval_entry_async(fuse_ino_t parent, std::string name) {
+  std::lock_guard<std::mutex> l(inval_mu_);
+  if (inval_stop_ || !inval_thread_.joinable()) return;  // not mounted (yet / any more)
+  inval_q_.push_back({parent, std::move(name), false});
+  inval_cv_.notify_one();
+}
+
+void Filesystem::inval_inode_async(fuse_ino_t ino, bool pages) {
+  std::lock_guard<std::mutex> l(inval_mu_);
+  if (inval_stop_ || !inval_thread_.joinable()) return;
+  inval_q_.push_back({ino, std::string(), pages});
+  inval_cv_.notify_one();
+}
+
+void Filesystem::inval_loop() {
+  std::unique_lock<std::mutex> l(inval_mu_);
+  for (;;) {
+    inval_cv_.wait(l, [this] { return inval_stop_ || !inval_q_.empty(); });
+    if (inval_stop_) return;
+    Inval iv = std::move(inval_q_.front());
+    inval_q_.pop_front();
+    l.unlock();
+    int rc = 0;
+    if (session_ && !fuse_session_exited(session_)) {
+      rc = iv.name.empty()
+               ? fuse_lowlevel_notify_inval_inode(session_, iv.ino, iv.pages ? 0 : -1, 0)
+               : fuse_lowlevel_notify_inval_entry(session_, iv.ino, iv.name.c_str(), iv.name.size());
+    }
+    if (rc != 0 && rc != -ENOENT)  // ENOENT: the kernel does not know it (any more)
+      DOCFS_LOG_DEBUG("invalidating %lu%s%s: %s", iv.ino, iv.name.empty() ? "" : "/",
+                      iv.name.c_str(), strerror(-rc));
+    l.lock();
+  }
+}
+
+void Filesystem::stop_invalidator() {
+  {
+    std::lock_guard<std::mutex> l(inval_mu_);
+    inval_stop_ = true;
+    inval_q_.clear();
+    inval_cv_.notify_all();
+  }
+  if (inval_thread_.joinable()) inval_thread_.join();
+}
+
+void Filesystem::compacted() {
+  // A compaction moves content to a new body.bin; names, sizes, modes and times stay what
+  // they were, and so does every byte of content, so the kernel's pages stay valid. Its
+  // cached attributes are dropped all the same, so that anything derived from the store's
+  // records is re-read once (one getattr per file the kernel knows, after a compaction).
+  std::vector<fuse_ino_t> known;
+  {
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    std::vector<const Node*> todo{table_.root()};  // the mounted store's tree (.remote/ is not in it)
+    while (!todo.empty()) {
+      const Node* d = todo.back();
+      todo.pop_back();
+      if (d->nlookup > 0 || d == table_.root()) known.push_back(d->ino);
+      for (const auto& [name, c] : d->children) todo.push_back(c);
+    }
+  }
+  for (fuse_ino_t ino : known) inval_inode_async(ino, false);
+  DOCFS_LOG_DEBUG("compaction: dropped the kernel's attributes of %zu inodes", known.size());
+}
 
 void Filesystem::init(fuse_conn_info* conn) {
   auto want = [conn](unsigned cap) {
@@ -44,17 +122,26 @@ void Filesystem::init(fuse_conn_info* conn) {
   want(FUSE_CAP_SPLICE_MOVE);
   want(FUSE_CAP_ATOMIC_O_TRUNC);  // open(O_TRUNC) without a separate truncate version
   want(FUSE_CAP_READDIRPLUS);
-  want(FUSE_CAP_READDIRPLUS_AUTO);
+  // Always readdirplus, never the adaptive mode: that one sends plain readdirs after the
+  // first batch until something is looked up, and `ls -l` reads the whole directory
+  // before its first stat, so each entry past the first batch cost a LOOKUP. Attributes
+  // come from memory here, so filling them costs the daemon almost nothing.
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   want(FUSE_CAP_ASYNC_READ);
   want(FUSE_CAP_PARALLEL_DIROPS);
   // The writeback cache would turn sequential writes into random ones and let the
   // kernel decide the size; staging wants every write as the application issued it.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_write = 1u << 20;
+  {
+    std::lock_guard<std::mutex> l(inval_mu_);
+    if (!inval_thread_.joinable() && !inval_stop_) inval_thread_ = std::thread([this] { inval_loop(); });
+  }
   DOCFS_LOG_DEBUG("init: want=%#x max_write=%u", conn->want, conn->max_write);
 }
 
 void Filesystem::flush_all() {
+  stop_invalidator();  // the session is over: nothing left to tell the kernel
   std::vector<Node*> staged;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
@@ -159,8 +246,8 @@ fuse_entry_param Filesystem::entry_locked(Node* n) {
   e.attr = attr_locked(n);
   e.ino = n->ino;
   e.generation = 0;
-  e.attr_timeout = opts_.attr_timeout;
-  e.entry_timeout = opts_.entry_timeout;
+  e.attr_timeout = attr_timeout_of(n);
+  e.entry_timeout = entry_timeout_of(n);
   ++n->nlookup;
   return e;
 }
@@ -194,7 +281,7 @@ void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       e = entry_locked(n);
     } else {
       e.ino = 0;  // a negative entry the kernel may cache for entry_timeout
-      e.entry_timeout = opts_.entry_timeout;
+      e.entry_timeout = entry_timeout_of(dir);
     }
   }
   DOCFS_LOG_DEBUG("lookup %lu/%s -> %lu", parent, name, e.ino);
@@ -208,11 +295,14 @@ void Filesystem::forget(fuse_ino_t ino, uint64_t nlookup) {
 
 void Filesystem::getattr(fuse_req_t req, fuse_ino_t ino) {
   struct stat st;
+  double timeout;
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
-    st = attr_locked(node_locked(ino));
+    Node* n = node_locked(ino);
+    st = attr_locked(n);
+    timeout = attr_timeout_of(n);
   }
-  fuse_reply_attr(req, &st, opts_.attr_timeout);
+  fuse_reply_attr(req, &st, timeout);
 }
 
 void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)>& change) {

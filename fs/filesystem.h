@@ -15,10 +15,14 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <sys/stat.h>
+
+#include <thread>
 
 #include "core/store.h"
 #include "fs/handles.h"
@@ -32,6 +36,10 @@ class RemoteSync;
 
 // The name of the virtual folder at the mount root that shows the remote's keys.
 inline constexpr const char* kRemoteFolder = ".remote";
+// Longest time the kernel may cache names and attributes under .remote/: another mount's
+// push replaces a key's tree there at a revalidation the kernel cannot be told about in
+// advance, so those caches expire on their own (besides the invalidation at the swap).
+inline constexpr double kRemoteCacheSeconds = 1.0;
 
 class Filesystem {
  public:
@@ -138,6 +146,37 @@ class Filesystem {
   // than in the reply to the request that changed them (a commit at close, a setxattr's
   // ctime). Call without the table mutex; safe from any handler.
   void attr_changed(fuse_ino_t ino);
+
+  // ---- kernel cache invalidation for changes the daemon makes on its own ----
+  // The kernel caches names and attributes for a long time (attr_timeout/entry_timeout,
+  // one day by default). Changes made through the mount are in the replies, and the
+  // kernel updates its caches itself; what the daemon changes on its own (a .remote/ key's
+  // tree replaced by a revalidation, a key dropped, attributes after a compaction) is
+  // told to the kernel with these. They queue the notification for a separate thread:
+  // fuse_lowlevel_notify_inval_entry takes the directory's inode lock in the kernel, which
+  // a request being served (a lookup in that directory) may hold while it waits for us.
+  // Safe with any lock held.
+  void inval_entry_async(fuse_ino_t parent, std::string name);
+  void inval_inode_async(fuse_ino_t ino, bool pages);  // pages: also cached data/listing
+  // After an online compaction (the compactor's hook): re-read attributes once.
+  void compacted();
+  void inval_loop();
+  void stop_invalidator();
+  // How long the kernel may cache n's attributes / its name (short under .remote/).
+  double attr_timeout_of(const Node* n) const;
+  double entry_timeout_of(const Node* n) const;
+  bool short_lived(const Node* n) const { return n->remote_folder || n->volume->key; }
+
+  struct Inval {
+    fuse_ino_t ino;  // the inode, or the parent for an entry
+    std::string name;  // empty: an inode
+    bool pages;
+  };
+  std::mutex inval_mu_;
+  std::condition_variable inval_cv_;
+  std::deque<Inval> inval_q_;
+  bool inval_stop_ = false;
+  std::thread inval_thread_;
 
   InodeTable table_;
   std::unique_ptr<RemoteSync> remote_;

@@ -16,8 +16,11 @@ struct MountOptions {
   bool read_only = false;  // ro: the store is opened read-only (a snapshot, no lock)
   // Shown instead of each document's own owner / mode bits (uid=, gid=, umask=).
   std::optional<uint32_t> uid, gid, umask;
-  double attr_timeout = 1.0;
-  double entry_timeout = 1.0;
+  // Long by default: every change goes through this daemon, which tells the kernel about
+  // the ones it makes on its own (fs/filesystem.h, SEMANTICS.md "Metadata caching").
+  // Under .remote/ at most kRemoteCacheSeconds (fs/filesystem.h).
+  double attr_timeout = 86400.0;
+  double entry_timeout = 86400.0;
   // Background compaction: prune when garbage > compact_ratio * body.bin and garbage >
   // compact_min bytes. compact_min=0 with compact_ratio=0 prunes at the first check.
   uint64_t compact_min = 64ull << 20;

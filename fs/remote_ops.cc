@@ -50,6 +50,9 @@ Node* Filesystem::key_root_locked(RemoteKey& k) {
 void Filesystem::drop_key_tree_locked(RemoteKey& k) {
   if (!k.volume || !k.volume->root) return;
   Node* root = k.volume->root;
+  // The kernel may hold the key's name (and everything below it, which goes with it):
+  // a later key of that name gets a new root inode.
+  if (root->parent) inval_entry_async(root->parent->ino, root->name);
   table_.detach_children(root, [this](Node* f) { orphan_locked(f); });
   if (!root->removed) table_.remove(root);
   k.volume->root = nullptr;
@@ -74,7 +77,10 @@ void Filesystem::ensure_key(RemoteKey& k) {
     }
     if (k.volume && k.volume->store != st) {
       k.volume->store = st;
-      if (k.volume->root && k.volume->root->children.empty()) table_.load_volume(*k.volume);
+      if (k.volume->root && k.volume->root->children.empty()) {
+        table_.load_volume(*k.volume);
+        inval_inode_async(k.volume->root->ino, true);  // attributes and listing
+      }
     }
   }
   bool deleted = false;
@@ -103,7 +109,14 @@ void Filesystem::ensure_key(RemoteKey& k) {
   }
   Store* st = remote_->install_locked(k, *dir, etag);
   // Old files keep the old store's content for open handles (orphan_locked reads it).
-  if (k.volume->root) table_.detach_children(k.volume->root, [this](Node* f) { orphan_locked(f); });
+  if (Node* root = k.volume->root) {
+    // Every node below gets a new inode: the kernel forgets the old names (each with what
+    // is below it) and the root's attributes and listing. Under .remote/ its caches last
+    // kRemoteCacheSeconds at most anyway; this makes the new tree show at once.
+    for (const auto& [name, c] : root->children) inval_entry_async(root->ino, name);
+    inval_inode_async(root->ino, true);
+    table_.detach_children(root, [this](Node* f) { orphan_locked(f); });
+  }
   k.volume->store = st;
   if (k.volume->root) table_.load_volume(*k.volume);
 }
@@ -123,7 +136,7 @@ bool Filesystem::forget_if_lost(RemoteKey& k) {
 void Filesystem::lookup_key(fuse_req_t req, const char* name) {
   std::string nm(name);
   fuse_entry_param e{};
-  e.entry_timeout = opts_.entry_timeout;
+  e.entry_timeout = std::min(opts_.entry_timeout, kRemoteCacheSeconds);  // a negative entry
   if (!remote::is_valid_key_name(nm)) {
     fuse_reply_entry(req, &e);  // no such key (a negative entry)
     return;

@@ -24,8 +24,12 @@ void reply_value(fuse_req_t req, const std::string& value, size_t size) {
 }  // namespace
 
 void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  // The kernel asks for security.capability on every write: answer without the store.
-  if (!is_user(name)) fail(ENODATA);
+  // Only user.* names are stored. Any other namespace (security.*, system.posix_acl_*,
+  // trusted.*) is "not supported", as setxattr says: `ls -l` (gnulib's getfilecon and
+  // file_has_acl) then remembers that for the whole file system after the first file
+  // instead of asking for every file, and the kernel's write path (security.capability)
+  // gets its answer without the store.
+  if (!is_user(name)) fail(EOPNOTSUPP);
   std::string id;
   Store* store;
   RemoteKey* key = nullptr;

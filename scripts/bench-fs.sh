@@ -9,12 +9,17 @@
 #   BENCH_BIG_MB       size of the sequential read/write file in MiB   (1024)
 #   BENCH_SMALL_FILES  files copied by `cp -r`                          (10000)
 #   BENCH_SMALL_KB     size of each of those files in KiB               (4)
-#   BENCH_MANY_FILES   files for ls -l / cat / rm -r                    (100000)
+#   BENCH_MANY_FILES   files in one directory for ls -l / find / stat / cat / rm -r,
+#                      first (cold) and second (warm) pass, all three targets  (18000)
+#   BENCH_HUGE_FILES   the same workloads with this many files in one directory and
+#                      spread over BENCH_HUGE_DIRS directories (100000, 1000; 0 skips);
+#                      passthrough_ll only if its descriptors fit under `ulimit -Hn`
 #   BENCH_PT_XATTR     1: passthrough_ll -o xattr, like docfs (default); empty: without
 #   BENCH_DIR          where to work (default: a mktemp dir under /var/tmp)
 #   BENCH_REMOTE       1 (default): also the .remote/ table against s3fs on a local s3rver
 #                      (needs node and tests/s3server installed, and s3fs); 0 skips it
 #   BENCH_REMOTE_ONLY  1: only the .remote/ table
+#   BENCH_MANY_ONLY    1: only the many-files rows (no big file, no cp -r)
 # Needs root and ~10x BENCH_BIG_MB of disk. passthrough_ll holds one fd per file it has
 # seen: BENCH_MANY_FILES must stay below the hard `ulimit -n` (raised when allowed).
 set -euo pipefail
@@ -25,7 +30,7 @@ DOCFS=${DOCFS:-$BUILD/docfs}
 BIG_MB=${BENCH_BIG_MB:-1024}
 SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 SMALL_KB=${BENCH_SMALL_KB:-4}
-MANY_FILES=${BENCH_MANY_FILES:-100000}
+MANY_FILES=${BENCH_MANY_FILES:-18000}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/docfs-bench.XXXXXX")
 . "$ROOT/scripts/bench-lib.sh"  # pt_build, pt_mount, pt_umount
 
@@ -170,6 +175,7 @@ evict() {
   dd if="$W/plain/big" iflag=nocache count=0 status=none 2>/dev/null || true
 }
 
+if [ "${BENCH_MANY_ONLY:-0}" != 1 ]; then
 # --- sequential write and read of one big file ---
 # Three alternating rounds, the page cache dropped before each run and each target keeping
 # its best: on a VM, fresh page-cache memory costs more than memory freed a moment ago, so
@@ -215,24 +221,69 @@ for t in "${TARGETS[@]}"; do
   record "cp -r ${SMALL_FILES} x ${SMALL_KB} KiB (files/s)" "$t" "$SMALL_FILES" "$s" "$(now)"
   rm -r "$d/small"
 done
+fi
 
-# --- many files: ls -l, cat, rm -r ---
-mkdir -p "$W/src_many"
-seq 1 "$MANY_FILES" | awk -v dir="$W/src_many" '{ f = sprintf("%s/m%07d", dir, $1); print "file " $1 > f; close(f) }'
-for t in "${TARGETS[@]}"; do cp -r "$W/src_many" "${DIRS[$t]}/many"; done
-remount
-for t in "${TARGETS[@]}"; do
-  d=${DIRS[$t]}
-  s=$(now)
-  ls -l "$d/many" >/dev/null
-  record "ls -l ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
-  s=$(now)
-  find "$d/many" -type f -print0 | xargs -0 cat >/dev/null
-  record "cat ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
-  s=$(now)
-  rm -r "$d/many"
-  record "rm -r ${MANY_FILES} files (files/s)" "$t" "$MANY_FILES" "$s" "$(now)"
-done
+# --- many files: ls -l, find, stat, cat (a first and a second pass), rm -r ---
+# Layouts: BENCH_MANY_FILES in one directory for all three targets; BENCH_HUGE_FILES in one
+# directory and spread over BENCH_HUGE_DIRS directories, for passthrough_ll only when its
+# one descriptor per file fits under the hard `ulimit -n`. Before the first pass every
+# target is remounted and the page cache, dentries and inodes are dropped; the second
+# pass follows at once (warm). rm -r runs after the second pass.
+make_tree() {  # make_tree DIR FILES DIRS (DIRS=1: flat)
+  rm -rf "$1"; mkdir -p "$1"
+  awk -v dir="$1" -v n="$2" -v nd="$3" 'BEGIN {
+    for (d = 0; d < nd; d++) if (nd > 1) system("mkdir -p " dir "/d" sprintf("%04d", d));
+    for (i = 1; i <= n; i++) {
+      sub_ = nd > 1 ? sprintf("/d%04d", i % nd) : "";
+      f = sprintf("%s%s/m%07d", dir, sub_, i); print "file " i > f; close(f) } }'
+}
+MANY_ROWS=()
+bench_many() {  # bench_many LABEL FILES DIRS TARGETS...
+  local label=$1 files=$2 ndirs=$3; shift 3
+  local targets=("$@") t d s pass w
+  make_tree "$W/src_many" "$files" "$ndirs"
+  for t in "${targets[@]}"; do cp -r "$W/src_many" "${DIRS[$t]}/many"; done
+  rm -rf "$W/src_many"
+  remount
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  for pass in first second; do
+    for t in "${targets[@]}"; do
+      d=${DIRS[$t]}
+      w="ls -l $label, $pass"; s=$(now)
+      ls -lR "$d/many" >/dev/null
+      record "$w" "$t" "$files" "$s" "$(now)"
+      w="find -type f | wc -l $label, $pass"; s=$(now)
+      n=$(find "$d/many" -type f | wc -l)
+      record "$w" "$t" "$files" "$s" "$(now)"
+      [ "$n" = "$files" ] || { echo "find saw $n of $files files on $t" >&2; exit 1; }
+      w="stat $label, $pass"; s=$(now)
+      find "$d/many" -type f -print0 | xargs -0 stat >/dev/null
+      record "$w" "$t" "$files" "$s" "$(now)"
+      w="cat $label, $pass"; s=$(now)
+      find "$d/many" -type f -print0 | xargs -0 cat >/dev/null
+      record "$w" "$t" "$files" "$s" "$(now)"
+    done
+  done
+  for pass in first second; do
+    for w in "ls -l" "find -type f | wc -l" "stat" "cat"; do MANY_ROWS+=("$w $label, $pass"); done
+  done
+  for t in "${targets[@]}"; do
+    d=${DIRS[$t]}
+    w="rm -r $label, after second"; s=$(now)
+    rm -r "$d/many"
+    record "$w" "$t" "$files" "$s" "$(now)"
+  done
+  MANY_ROWS+=("rm -r $label, after second")
+}
+HUGE_FILES=${BENCH_HUGE_FILES:-100000}
+HUGE_DIRS=${BENCH_HUGE_DIRS:-1000}
+bench_many "${MANY_FILES} files (files/s)" "$MANY_FILES" 1 "${TARGETS[@]}"
+if [ "$HUGE_FILES" -gt 0 ]; then
+  HUGE_TARGETS=(docfs plain)
+  [ "$((HUGE_FILES + 1000))" -lt "$(ulimit -Hn)" ] && HUGE_TARGETS=(docfs passthrough_ll plain)
+  bench_many "${HUGE_FILES} in 1 dir (files/s)" "$HUGE_FILES" 1 "${HUGE_TARGETS[@]}"
+  bench_many "${HUGE_FILES} in ${HUGE_DIRS} dirs (files/s)" "$HUGE_FILES" "$HUGE_DIRS" "${HUGE_TARGETS[@]}"
+fi
 
 # --- the table ---
 WORKLOADS=(
@@ -240,19 +291,19 @@ WORKLOADS=(
   "seq read cold (MiB/s)"
   "seq read warm (MiB/s)"
   "cp -r ${SMALL_FILES} x ${SMALL_KB} KiB (files/s)"
-  "ls -l ${MANY_FILES} files (files/s)"
-  "cat ${MANY_FILES} files (files/s)"
-  "rm -r ${MANY_FILES} files (files/s)"
+  "${MANY_ROWS[@]}"
 )
-printf '| %-34s | %10s | %14s | %10s | %9s | %11s |\n' workload docfs passthrough_ll plain "docfs/pt" "docfs/plain"
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "$(printf -- '-%.0s' {1..12})" \
+printf '| %-50s | %10s | %14s | %10s | %9s | %11s |\n' workload docfs passthrough_ll plain "docfs/pt" "docfs/plain"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..12})" \
   "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..11})" \
   "$(printf -- '-%.0s' {1..13})"
 for w in "${WORKLOADS[@]}"; do
-  a=${RESULT[$w,docfs]} b=${RESULT[$w,passthrough_ll]} c=${RESULT[$w,plain]}
-  r1=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')
+  [ -n "${RESULT[$w,docfs]:-}" ] || continue
+  a=${RESULT[$w,docfs]} b=${RESULT[$w,passthrough_ll]:-} c=${RESULT[$w,plain]}
+  r1=n/a
+  [ -n "$b" ] && r1=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')
   r2=$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.2fx", a / c }')
-  printf '| %-34s | %10s | %14s | %10s | %9s | %11s |\n' "$w" "$a" "$b" "$c" "$r1" "$r2"
+  printf '| %-50s | %10s | %14s | %10s | %9s | %11s |\n' "$w" "$a" "${b:-n/a}" "$c" "$r1" "$r2"
 done
 
 if [ "${BENCH_REMOTE:-1}" = 1 ]; then bench_remote; fi
