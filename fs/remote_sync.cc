@@ -521,7 +521,9 @@ bool RemoteSync::keep_conflict(RemoteKey& k, uint64_t seq, const std::string& di
   gmtime_r(&t, &tm);
   char when[32];
   std::strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
-  const std::string suffix = ".conflict-" + host_fragment() + "-" + when;
+  // The daemon's pid too: two mounts on one host that conflict in the same second must not
+  // race for one name (on a server without conditional writes both would write it).
+  const std::string suffix = ".conflict-" + host_fragment() + "-" + when + "-" + std::to_string(::getpid());
   std::string base = k.name;
   if (base.size() + suffix.size() + 4 > 255) base.resize(255 - suffix.size() - 4);
   // The local changes first, as a key of their own: if this fails (or we crash), the cache

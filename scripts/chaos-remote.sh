@@ -137,7 +137,11 @@ for m in "${MNTS[@]}"; do timeout 120 "$DOCFS" umount "$m" || fusermount3 -uz "$
 export AWS_ENDPOINT_URL=$S3_ENDPOINT
 mapfile -t keys < <("$DOCFS" keys --remote "$REMOTE" | awk 'NR > 1 && $1 != "" {print $1}')
 mkdir -p "$WORK/pulled"
-for key in "${keys[@]}"; do "$DOCFS" pull "$key" "$WORK/pulled/$key" --remote "$REMOTE" --quiet >/dev/null; done
+bad_keys=0
+for key in "${keys[@]}"; do
+  "$DOCFS" pull "$key" "$WORK/pulled/$key" --remote "$REMOTE" --quiet >/dev/null || { bad_keys=$((bad_keys + 1)); echo "UNREADABLE: $key"; }
+done
+export BAD_KEYS=$bad_keys
 python3 - "$WORK" "${keys[@]}" <<'PY'
 import glob, os, subprocess, sys
 work, keys = sys.argv[1], sys.argv[2:]
@@ -145,6 +149,8 @@ docfs = os.environ.get("DOCFS")
 have = {}
 for key in keys:
     base = key.split(".conflict-")[0]
+    if not os.path.isdir(f"{work}/pulled/{key}"):
+        continue
     for id_ in subprocess.run([docfs, "ls", f"{work}/pulled/{key}"], capture_output=True, text=True).stdout.split():
         if id_.endswith(".txt") and id_.startswith("m"):
             body = subprocess.run([docfs, "get", f"{work}/pulled/{key}", id_], capture_output=True, text=True).stdout
@@ -167,6 +173,7 @@ for s in stats:
     print(f"| mount {s.split()[0]} | {' '.join(s.split()[1:])} |")
 print(f"| keys on the remote | {len(keys)} ({conflict_keys} conflict keys) |")
 print(f"| fsync'd files checked | {total} |")
+print(f"| keys that could not be pulled | {os.environ.get('BAD_KEYS', '0')} |")
 print(f"| files lost | {lost} |")
-sys.exit(1 if lost else 0)
+sys.exit(1 if lost or os.environ.get('BAD_KEYS', '0') != '0' else 0)
 PY
