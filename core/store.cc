@@ -911,6 +911,8 @@ size_t Store::defragment(uint64_t max_bytes) {
     if (impl_->read_only) return 0;
     ids.assign(impl_->fragmented.begin(), impl_->fragmented.end());
   }
+  std::map<std::string, const void*, std::less<>> seen;
+  seen.swap(impl_->defrag_seen);  // only the compactor thread calls this
   size_t done = 0;
   uint64_t bytes = 0;
   for (const std::string& id : ids) {
@@ -918,6 +920,13 @@ size_t Store::defragment(uint64_t max_bytes) {
     auto found = impl_->locate(id);
     if (!found || !found->first.extents) continue;
     const auto& [loc, body] = *found;
+    // A version still changing is left for later: rewriting a database between two of its
+    // transactions would copy it again and again.
+    auto prev = seen.find(id);
+    if (prev == seen.end() || prev->second != loc.extents.get()) {
+      impl_->defrag_seen[id] = loc.extents.get();
+      continue;
+    }
     const auto& xs = *loc.extents;
     // Extents separated by holes stay separate: only versions that would shrink a lot.
     size_t runs = 1;

@@ -195,7 +195,9 @@ class Store {
   PruneResult prune();
   // Rewrites versions with more than kDefragExtents extents (appended to or written in
   // place many times) as few extents, contiguous in body.bin: at most `max_bytes` of data
-  // per call. A version changed meanwhile is left alone. Returns the documents rewritten.
+  // per call. Only a version already seen (unchanged) by the previous call is rewritten,
+  // and one changed meanwhile is left alone. Returns the documents rewritten. Call from one
+  // thread at a time.
   static constexpr size_t kDefragExtents = 256;
   size_t defragment(uint64_t max_bytes);
   // Verifies every header entry and every live body record CRC. repair=true truncates

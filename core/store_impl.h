@@ -86,6 +86,9 @@ class Store::Impl {
   uint32_t header_version = format::kFormatVersion;  // of header.bin as opened
   uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
   std::set<std::string, std::less<>> fragmented;  // ids whose version has > kDefragExtents extents
+  // defragment(): the version each fragmented id had at the previous call. Only a version
+  // seen unchanged twice is rewritten, so a file being written (a database) is left alone.
+  std::map<std::string, const void*, std::less<>> defrag_seen;
   uint64_t body_size_at_scan = 0;   // read-only: body.bin size when entries were checked
 
   // ---- open / replay (store.cc) ----
