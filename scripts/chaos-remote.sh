@@ -135,26 +135,26 @@ for m in "${MNTS[@]}"; do timeout 120 "$DOCFS" umount "$m" || fusermount3 -uz "$
 
 # Pull every key, then look for each recorded file.
 export AWS_ENDPOINT_URL=$S3_ENDPOINT
-mapfile -t keys < <("$DOCFS" keys --remote "$REMOTE" | awk 'NR > 1 && $1 != "" {print $1}')
+mapfile -t keys < <("$DOCFS" keys --remote "$REMOTE" | awk '$1 ~ /^k[0-9]/ {print $1}')
 mkdir -p "$WORK/pulled"
 bad_keys=0
 for key in "${keys[@]}"; do
   "$DOCFS" pull "$key" "$WORK/pulled/$key" --remote "$REMOTE" --quiet >/dev/null || { bad_keys=$((bad_keys + 1)); echo "UNREADABLE: $key"; }
 done
 export BAD_KEYS=$bad_keys
-python3 - "$WORK" "${keys[@]}" <<'PY'
-import glob, os, subprocess, sys
+DOCFS=$DOCFS python3 - "$WORK" "${keys[@]}" <<'PY'
+import glob, json, os, subprocess, sys
 work, keys = sys.argv[1], sys.argv[2:]
-docfs = os.environ.get("DOCFS")
+docfs = os.environ["DOCFS"]
 have = {}
-for key in keys:
-    base = key.split(".conflict-")[0]
+for key in keys:  # one export per key: every document with its content
     if not os.path.isdir(f"{work}/pulled/{key}"):
         continue
-    for id_ in subprocess.run([docfs, "ls", f"{work}/pulled/{key}"], capture_output=True, text=True).stdout.split():
-        if id_.endswith(".txt") and id_.startswith("m"):
-            body = subprocess.run([docfs, "get", f"{work}/pulled/{key}", id_], capture_output=True, text=True).stdout
-            have.setdefault((base, id_), set()).add(body.strip())
+    base = key.split(".conflict-")[0]
+    out = subprocess.run([docfs, "export", f"{work}/pulled/{key}"], capture_output=True, text=True, check=True).stdout
+    for d in json.loads(out):
+        if d["id"].startswith("m"):
+            have.setdefault((base, d["id"]), set()).add(d.get("text", "").strip())
 lost = total = 0
 stats = []
 for ledger in sorted(glob.glob(f"{work}/ledger*")):
