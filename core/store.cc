@@ -161,7 +161,6 @@ size_t ContentRef::read(uint64_t off, void* buf, size_t n) const {
   if (off >= size_) return 0;
   n = static_cast<size_t>(std::min<uint64_t>(n, size_ - off));
   char* p = static_cast<char*>(buf);
-  uint64_t at = off;
   for (const Piece& piece : map(off, n)) {
     const size_t len = static_cast<size_t>(piece.len);
     if (piece.hole) {
@@ -171,7 +170,6 @@ size_t ContentRef::read(uint64_t off, void* buf, size_t n) const {
                         " is cut short (file truncated?)");
     }
     p += len;
-    at += len;
   }
   return n;
 }
