@@ -45,26 +45,18 @@ class PruneWriter {
   void copy_put(const std::string& id, const Location& loc) {
     if (loc.extents) return copy_extents(id, loc);
     const File& old = old_->file;
-    std::string hdr = old.pread_string(format::kRecordHeaderSize, loc.record_off);
-    format::RecordHeader h = format::decode_record_header(hdr);
-    if (h.id_len > kMaxIdBytes || h.meta_len != loc.meta_len)
-      throw FormatError(old.path() + ": record at offset " + std::to_string(loc.record_off) +
-                        " does not match its header entry; prune stopped, run docfs fsck");
-    std::string rest = old.pread_string(h.id_len + h.meta_len, loc.record_off + hdr.size());
-    std::string prefix = hdr + rest;
-    if (format::record_meta_crc(prefix) != h.meta_crc)
-      throw FormatError(old.path() + ": record at offset " + std::to_string(loc.record_off) +
-                        " fails its checksum; prune stopped, run docfs fsck");
+    CheckedRecord rec = read_record(id, loc);
+    const format::RecordHeader& h = rec.header;
+    const std::string& meta = rec.meta;
     const uint64_t at = body_end_;
+    const uint64_t old_prefix_len = format::kRecordHeaderSize + h.id_len + h.meta_len;
     const bool contiguous = h.content_len == loc.content_len &&
-                            loc.content_off == loc.record_off + prefix.size() &&
-                            std::string_view(rest).substr(0, h.id_len) == id;
-    std::string meta = rest.substr(h.id_len);
+                            loc.content_off == loc.record_off + old_prefix_len && rec.id == id;
     uint64_t prefix_len;
     if (contiguous) {
       // The record is exactly what the new body needs: let the kernel copy it.
       copy_range(loc.record_off, at, h.size());
-      prefix_len = prefix.size();
+      prefix_len = old_prefix_len;
     } else {
       // Renamed, or a metadata-only version: build a whole record for it.
       format::RecordHeader nh;
@@ -90,7 +82,7 @@ class PruneWriter {
   // way). With no hole at all it becomes a plain contiguous record again.
   void copy_extents(const std::string& id, const Location& loc) {
     const File& old = old_->file;
-    std::string meta = read_meta_bytes(id, loc);
+    const std::string meta = read_record(id, loc).meta;
     const auto& xs = *loc.extents;
     uint64_t data = 0;
     for (const auto& x : xs) data += x.len;
@@ -130,8 +122,13 @@ class PruneWriter {
     write_entry(e);
   }
 
-  // The checked metadata bytes of the record at loc.record_off.
-  std::string read_meta_bytes(const std::string& id, const Location& loc) {
+  // The record at loc.record_off, its lengths and metadata checksum verified.
+  struct CheckedRecord {
+    format::RecordHeader header;
+    std::string id;    // as stored in the record (a renamed version keeps its old one)
+    std::string meta;
+  };
+  CheckedRecord read_record(const std::string& id, const Location& loc) {
     const File& old = old_->file;
     std::string hdr = old.pread_string(format::kRecordHeaderSize, loc.record_off);
     format::RecordHeader h = format::decode_record_header(hdr);
@@ -142,7 +139,7 @@ class PruneWriter {
     if (format::record_meta_crc(hdr + rest) != h.meta_crc)
       throw FormatError(old.path() + ": record at offset " + std::to_string(loc.record_off) + " (document " + id +
                         ") fails its checksum; prune stopped, run docfs fsck");
-    return rest.substr(h.id_len);
+    return CheckedRecord{h, rest.substr(0, h.id_len), rest.substr(h.id_len)};
   }
 
   void write_entry(const Entry& e) {
