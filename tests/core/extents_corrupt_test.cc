@@ -20,15 +20,9 @@ using testing::doc;
 using testing::open_reader;
 using testing::open_store;
 using testing::read_file;
+using testing::meta_for;
 using testing::TempDir;
 using testing::write_file;
-
-DocumentMeta meta_for(const std::string& id) {
-  DocumentMeta m;
-  m.id = id;
-  m.mtime_ns = m.ctime_ns = 1;
-  return m;
-}
 
 const std::string kA = "contiguous document a";
 const std::string kC(300000, 'c');

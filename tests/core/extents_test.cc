@@ -17,14 +17,8 @@ using testing::create_store;
 using testing::doc;
 using testing::open_reader;
 using testing::open_store;
+using testing::meta_for;
 using testing::TempDir;
-
-DocumentMeta meta_for(const std::string& id) {
-  DocumentMeta m;
-  m.id = id;
-  m.mtime_ns = m.ctime_ns = 1;
-  return m;
-}
 
 std::string read_range(const ContentRef& c, uint64_t off, size_t n) {
   std::string s(n, 'X');

@@ -11,14 +11,8 @@ namespace {
 using testing::create_store;
 using testing::doc;
 using testing::open_store;
+using testing::meta_for;
 using testing::TempDir;
-
-DocumentMeta meta_for(const std::string& id) {
-  DocumentMeta m;
-  m.id = id;
-  m.mtime_ns = m.ctime_ns = 1;
-  return m;
-}
 
 std::string pattern(size_t n, int seed) {
   std::string s(n, '\0');

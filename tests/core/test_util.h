@@ -35,6 +35,14 @@ inline Document doc(const std::string& id, const std::string& content) {
   return d;
 }
 
+// Metadata for a StreamWriter commit: the id and fixed times.
+inline DocumentMeta meta_for(const std::string& id) {
+  DocumentMeta m;
+  m.id = id;
+  m.mtime_ns = m.ctime_ns = 1;
+  return m;
+}
+
 inline std::unique_ptr<Store> create_store(const std::string& dir) {
   return Store::open(dir, OpenOptions{.create = true, .read_only = false});
 }
