@@ -122,7 +122,7 @@ int cmd_put(int argc, char** argv) {
     m.id = a.value("--id").value_or(path.substr(path.rfind('/') + 1));
     m.mime_type = a.value("--mime").value_or(guess_mime(m.id));
     m.uri = a.value("--uri").value_or(from_stdin ? "" : path);
-    m.tags = tags;
+    for (const auto& [k, v] : tags) m.tags[k] = v;
     m.mtime_ns = m.ctime_ns = now_ns();
     if (from_stdin) {
       Document d{m, std::string(std::istreambuf_iterator<char>(std::cin), {})};

@@ -51,10 +51,11 @@ std::optional<std::string> get_xattr(const DocumentMeta& meta, std::string_view 
   } else if (name == kUri) {
     if (!meta.uri.empty()) return meta.uri;
   } else if (name == kEmbedding) {
-    if (!meta.embedding.empty()) return encode_embedding(meta.embedding);
+    if (auto v = meta.embedding.as_float32()) return encode_embedding(*v);
+    if (!meta.embedding.empty()) return meta.embedding.data;  // another dtype: its raw bytes
   } else if (is_tag(name)) {
     auto it = meta.tags.find(std::string(name.substr(kTagPrefix.size())));
-    if (it != meta.tags.end()) return it->second;
+    if (it != meta.tags.end()) return tag_text(it->second);
   }
   return std::nullopt;
 }
@@ -87,9 +88,9 @@ int set_xattr(DocumentMeta& meta, std::string_view name, std::string_view value,
   } else if (name == kUri) {
     meta.uri = value;
   } else if (name == kEmbedding) {
-    meta.embedding = decode_embedding(value);
+    meta.embedding = NdArray::float32(decode_embedding(value));
   } else {
-    meta.tags[std::string(name.substr(kTagPrefix.size()))] = value;
+    meta.tags[std::string(name.substr(kTagPrefix.size()))] = std::string(value);
   }
   return 0;
 }
@@ -103,7 +104,7 @@ int remove_xattr(DocumentMeta& meta, std::string_view name) {
   } else if (name == kUri) {
     meta.uri.clear();
   } else if (name == kEmbedding) {
-    meta.embedding.clear();
+    meta.embedding = NdArray{};
   } else {
     meta.tags.erase(std::string(name.substr(kTagPrefix.size())));
   }

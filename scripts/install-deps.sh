@@ -8,6 +8,8 @@ packages=(
   # build
   cmake g++ make pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libcereal-dev
   libssl-dev libgtest-dev nlohmann-json3-dev
+  # interop: DocArray/Jina protobuf schemas and the compressions their files use
+  libprotobuf-dev protobuf-compiler zlib1g-dev liblz4-dev libbz2-dev liblzma-dev
   # tests: tools driven against the mount (xfsprogs: xfs_io for SEEK_DATA/SEEK_HOLE maps;
   # perl with Time::HiRes for the times test; sqlite3 for the extents test and
   # bench-writes.sh), the S3 test server, peers for benchmarks

@@ -53,7 +53,7 @@ TEST(DocumentMeta, RoundTripsThroughCereal) {
   m.mime_type = "image/png";
   m.uri = "s3://b/k.png";
   m.tags = {{"split", "train"}, {"label", "cat"}};
-  m.embedding = {0.5f, -1.25f, 3.0f};
+  m.embedding = docfs::NdArray::float32({0.5f, -1.25f, 3.0f});
   m.mode = 0100600;
   m.uid = 1000;
   m.gid = 100;

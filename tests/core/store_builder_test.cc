@@ -105,8 +105,8 @@ TEST_P(StoreBuilderModes, BuildsAStoreThatOpensAndChecksClean) {
   size_t sizes[] = {0, 1, 4096, K - 100, 50, 2 * K + 333, 7, K, 0, 123457};
   for (size_t i = 0; i < std::size(sizes); ++i) {
     Document d = docfs::testing::doc("dir/d" + std::to_string(i), pattern(sizes[i], static_cast<unsigned>(i)));
-    d.meta.tags = {{"i", std::to_string(i)}};
-    d.meta.embedding = {1.5f, static_cast<float>(i)};
+    d.meta.tags = {{"i", docfs::TagValue(std::to_string(i))}};
+    d.meta.embedding = docfs::NdArray::float32({1.5f, static_cast<float>(i)});
     d.meta.mode = 0100640;
     docs.push_back(d);
   }

@@ -51,7 +51,7 @@ TEST(Store, MetadataWithoutContentAndContentRanges) {
   Document d = doc("img/cat.png", std::string(10000, 'z'));
   d.meta.mime_type = "image/png";
   d.meta.tags = {{"label", "cat"}};
-  d.meta.embedding = {1, 2, 3};
+  d.meta.embedding = docfs::NdArray::float32({1, 2, 3});
   d.content[5000] = 'Q';
   s->put(d);
   auto st = s->stat("img/cat.png");

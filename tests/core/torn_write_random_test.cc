@@ -28,7 +28,7 @@ namespace docfs {
 namespace {
 
 using testing::TempDir;
-using Version = std::tuple<std::string, std::map<std::string, std::string>, std::string>;  // content, tags, mime
+using Version = std::tuple<std::string, docfs::Tags, std::string>;  // content, tags, mime
 using State = std::map<std::string, Version>;
 
 uint64_t env_or(const char* name, uint64_t dflt) {
@@ -178,9 +178,9 @@ TEST(TornWritesRandom, OpensDroppingOnlyTornRecordsOrFailsClearly) {
             known += " [" + std::to_string(std::get<0>(e).size()) + " bytes" +
                      (std::get<0>(e) == std::get<0>(v) ? ", same content" : "") +
                      (std::get<1>(e) == std::get<1>(v) ? ", same tags" : "") +
-                     (std::get<2>(e) == std::get<2>(v) ? ", same mime" : "") + " tags:" + std::to_string(std::get<1>(e).size()) + (std::get<1>(e).count("n") ? " n=" + std::get<1>(e).at("n") : "") + (std::get<1>(e).count("t") ? " t.size=" + std::to_string(std::get<1>(e).at("t").size()) : "") + "]";
+                     (std::get<2>(e) == std::get<2>(v) ? ", same mime" : "") + " tags:" + std::to_string(std::get<1>(e).size()) + (std::get<1>(e).count("n") ? " n=" + docfs::tag_text(std::get<1>(e).at("n")) : "") + (std::get<1>(e).count("t") ? " t.size=" + std::to_string(docfs::tag_text(std::get<1>(e).at("t")).size()) : "") + "]";
           ADD_FAILURE() << (ro ? "read-only" : "writable") << " open served a wrong document " << id << " ("
-                        << std::get<0>(v).size() << " bytes, tags " << std::get<1>(v).size() << (std::get<1>(v).count("n") ? " n=" + std::get<1>(v).at("n") : "") << (std::get<1>(v).count("t") ? " t.size=" + std::to_string(std::get<1>(v).at("t").size()) : "") << "); versions ever visible:" << known;
+                        << std::get<0>(v).size() << " bytes, tags " << std::get<1>(v).size() << (std::get<1>(v).count("n") ? " n=" + docfs::tag_text(std::get<1>(v).at("n")) : "") << (std::get<1>(v).count("t") ? " t.size=" + std::to_string(docfs::tag_text(std::get<1>(v).at("t")).size()) : "") << "); versions ever visible:" << known;
         }
       }
       if (kind != 3 && bad == 0) {  // a torn write: the state after some prefix of the history

@@ -41,8 +41,8 @@ void fill_store(const std::string& dir) {
     Document d;
     d.meta.id = "dir/doc" + std::to_string(i);
     d.meta.mime_type = "application/octet-stream";
-    d.meta.tags = {{"i", std::to_string(i)}};
-    d.meta.embedding = {0.5f, static_cast<float>(i)};
+    d.meta.tags = {{"i", docfs::TagValue(std::to_string(i))}};
+    d.meta.embedding = docfs::NdArray::float32({0.5f, static_cast<float>(i)});
     d.meta.mtime_ns = d.meta.ctime_ns = 1700000000000000000 + i;
     d.content = std::string(static_cast<size_t>(i) * 7919 % 200000, static_cast<char>('a' + i % 26));
     s->put(d);

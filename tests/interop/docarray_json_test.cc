@@ -18,7 +18,7 @@ TEST(DocArrayJson, RoundTripKeepsEveryField) {
   Document text = testing::doc("notes/hello.txt", "héllo wörld\n");
   text.meta.uri = "file:///tmp/hello.txt";
   text.meta.tags = {{"lang", "de"}};
-  text.meta.embedding = {0.25f, -2.5f};
+  text.meta.embedding = docfs::NdArray::float32({0.25f, -2.5f});
   Document blob = testing::doc("img.png", std::string("\x89PNG\r\n\x1a\n\0\xff", 10));
   blob.meta.mime_type = "image/png";
   a->put(text);

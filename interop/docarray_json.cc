@@ -1,0 +1,5 @@
+#include "interop/docarray_json.h"
+
+namespace docfs::interop {
+// (being rewritten)
+}  // namespace docfs::interop
