@@ -22,6 +22,7 @@ struct Command {
 
 // Each area contributes its subcommands; cli/main.cc lists them all.
 std::vector<Command> store_commands();   // cli/store_commands.cc
+std::vector<Command> interop_commands();  // cli/interop_commands.cc
 std::vector<Command> remote_commands();  // cli/remote_commands.cc
 std::vector<Command> mount_commands();   // cli/mount_commands.cc
 

@@ -23,6 +23,7 @@ namespace {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all = store_commands();
+  for (auto& c : interop_commands()) all.push_back(c);
   for (auto& c : remote_commands()) all.push_back(c);
   for (auto& c : mount_commands()) all.push_back(c);
   return all;

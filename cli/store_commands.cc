@@ -1,5 +1,5 @@
-// Subcommands that work on a local store: init, ls, put, get, rm, mv, stat, prune, fsck,
-// export, import. Readers open the store read-only, so they work beside a mount.
+// Subcommands that work on a local store: init, ls, put, get, rm, mv, stat, prune, fsck
+// (export and import: cli/interop_commands.cc). Readers open the store read-only, so they work beside a mount.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,11 +14,11 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/table.h"
-#include "core/docarray_json.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/store.h"
 #include "core/time_format.h"
+#include "interop/docarray_json.h"
 
 namespace docfs::cli {
 namespace {
@@ -29,6 +29,14 @@ std::unique_ptr<Store> open_reader(const std::string& dir) {
 
 std::unique_ptr<Store> open_writer(const std::string& dir) {
   return Store::open(dir, OpenOptions{.create = false, .read_only = false});
+}
+
+// "768 x <f4", "2x2 x <f8", "none".
+std::string describe_ndarray(const NdArray& a) {
+  if (a.empty()) return "none";
+  std::string s;
+  for (uint64_t d : a.shape) s += (s.empty() ? "" : "x") + std::to_string(d);
+  return (s.empty() ? "scalar" : s) + " " + a.dtype;
 }
 
 std::string format_mode(uint32_t mode) {
@@ -145,11 +153,30 @@ int cmd_put(int argc, char** argv) {
 
 // ---------------------------------------------------------------- get
 
+// `docfs get --json` / `--field F`: the whole typed record, or one field of it, as JSON.
+int print_record(const Store& store, const std::string& id, const std::optional<std::string>& field) {
+  auto doc = store.get(id);
+  if (!doc) throw UsageError(ENOENT, "no document '" + id + "' in " + store.dir());
+  nlohmann::json j = interop::document_to_json(*doc, true);
+  if (field) {
+    std::string key = *field == "metadata" ? "_metadata" : *field;
+    if (!j.contains(key)) throw CliUsageError("no field '" + *field + "' (DocArray fields: " + [&] {
+      std::string names;
+      for (const auto& [k, v] : j.items()) names += (names.empty() ? "" : ", ") + k;
+      return names;
+    }() + ")");
+    j = j[key];
+  }
+  std::cout << j.dump(2) << "\n";
+  return kExitOk;
+}
+
 int cmd_get(int argc, char** argv) {
-  Args a(argc, argv, {"-o"}, {});
+  Args a(argc, argv, {"-o", "--field"}, {"--json"});
   a.expect_positional(2, 2);
   auto store = open_reader(a.positional()[0]);
   const std::string& id = a.positional()[1];
+  if (a.has("--json") || a.value("--field")) return print_record(*store, id, a.value("--field"));
   auto ref = store->content(id);
   if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
   File out = a.value("-o") ? File::open(*a.value("-o"), O_WRONLY | O_CREAT | O_TRUNC, 0644)
@@ -241,12 +268,15 @@ int cmd_stat(int argc, char** argv) {
   auto st = store->stat(id);
   if (!m || !st) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
   if (a.has("--json")) {
-    std::cout << nlohmann::json{{"id", id}, {"size", st->size}, {"mode", st->mode}, {"uid", st->uid},
-                                {"gid", st->gid}, {"mtime_ns", st->mtime_ns}, {"ctime_ns", st->ctime_ns},
-                                {"mime_type", m->mime_type}, {"uri", m->uri}, {"tags", m->tags},
-                                {"embedding", m->embedding}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json j{{"id", id}, {"size", st->size}, {"mode", st->mode}, {"uid", st->uid},
+                     {"gid", st->gid}, {"mtime_ns", st->mtime_ns}, {"ctime_ns", st->ctime_ns},
+                     {"mime_type", m->mime_type}, {"uri", m->uri}, {"tags", m->tags}};
+    j["embedding"] = m->embedding.to_doubles().value_or(std::vector<double>{});
+    j["embedding_dtype"] = m->embedding.dtype;
+    j["embedding_shape"] = m->embedding.shape;
+    // The whole typed record as DocArray's jsonschema layout (without the content).
+    j["docarray"] = interop::document_to_json(Document{*m, ""}, false);
+    std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
   std::cout << "id         " << id << "\n"
@@ -256,8 +286,11 @@ int cmd_stat(int argc, char** argv) {
             << "modified   " << local_minutes(st->mtime_ns) << "\n"
             << "mime_type  " << m->mime_type << "\n"
             << "uri        " << m->uri << "\n"
-            << "embedding  " << m->embedding.size() << " floats\n";
-  for (const auto& [k, v] : m->tags) std::cout << "tag        " << k << "=" << v << "\n";
+            << "embedding  " << describe_ndarray(m->embedding) << "\n";
+  for (const auto& [k, v] : m->tags) std::cout << "tag        " << k << "=" << tag_text(v) << "\n";
+  if (!m->chunks.empty()) std::cout << "chunks     " << m->chunks.size() << "\n";
+  if (!m->matches.empty()) std::cout << "matches    " << m->matches.size() << "\n";
+  for (const auto& [k, v] : m->scores) std::cout << "score      " << k << "=" << v.value << "\n";
   return kExitOk;
 }
 
@@ -316,40 +349,6 @@ int cmd_fsck(int argc, char** argv) {
   return r.ok() ? kExitOk : kExitFailure;
 }
 
-// ---------------------------------------------------------------- export, import
-
-int cmd_export(int argc, char** argv) {
-  Args a(argc, argv, {"-o"}, {});
-  a.expect_positional(1, 1);
-  auto store = open_reader(a.positional()[0]);
-  if (auto path = a.value("-o")) {
-    std::string tmp = *path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw IoError(errno, "create " + tmp);
-      export_docarray_json(*store, out);
-      out.flush();
-      if (!out) throw IoError(errno ? errno : EIO, "write " + tmp);
-    }
-    if (::rename(tmp.c_str(), path->c_str()) != 0) throw IoError(errno, "rename " + tmp);
-  } else {
-    export_docarray_json(*store, std::cout);
-  }
-  return kExitOk;
-}
-
-int cmd_import(int argc, char** argv) {
-  Args a(argc, argv, {}, {});
-  a.expect_positional(2, 2);
-  std::ifstream in(a.positional()[1], std::ios::binary);
-  if (!in) throw IoError(errno, "open " + a.positional()[1]);
-  auto store = open_writer(a.positional()[0]);
-  size_t n = import_docarray_json(*store, in);
-  store->sync();
-  std::cout << "imported " << n << " documents\n";
-  return kExitOk;
-}
-
 }  // namespace
 
 std::vector<Command> store_commands() {
@@ -366,7 +365,9 @@ std::vector<Command> store_commands() {
        "standard input and needs --id). The mime type is guessed from the name unless given.\n",
        cmd_put},
       {"get", "write a document's content to stdout or a file",
-       "usage: docfs get STORE ID [-o FILE]\n", cmd_get},
+       "usage: docfs get STORE ID [-o FILE] [--json | --field F]\n\n"
+       "  --json     the whole document as DocArray JSON (every field, chunks and matches)\n"
+       "  --field F  one field of it: chunks, matches, tags, embedding, scores, ...\n", cmd_get},
       {"rm", "delete documents", "usage: docfs rm STORE ID... [-f]\n\n  -f  no error for missing ids\n", cmd_rm},
       {"mv", "rename a document (replacing the target)", "usage: docfs mv STORE OLD NEW\n", cmd_mv},
       {"stat", "store totals, or one document's metadata",
@@ -378,12 +379,6 @@ std::vector<Command> store_commands() {
        cmd_prune},
       {"fsck", "verify every checksum; --repair drops torn tails",
        "usage: docfs fsck STORE [--repair]\n\nExit status 0 when the store is consistent, 1 otherwise.\n", cmd_fsck},
-      {"export", "write a store as DocArray JSON",
-       "usage: docfs export STORE [-o FILE.json]\n\nA JSON array of {id, text|blob, mime_type, uri, tags, embedding}, as\n"
-       "DocArray's to_json writes.\n",
-       cmd_export},
-      {"import", "add documents from DocArray JSON",
-       "usage: docfs import STORE FILE.json\n\nReads what DocArray's to_json (or docfs export) wrote; all or nothing.\n", cmd_import},
   };
 }
 

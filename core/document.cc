@@ -4,7 +4,9 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <tuple>
@@ -274,6 +276,42 @@ std::optional<std::vector<float>> NdArray::as_float32() const {
   return v;
 }
 
+namespace {
+
+double half_to_double(uint16_t h) {
+  int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  double v = exp == 0 ? std::ldexp(mant, -24) : exp == 31 ? (mant ? NAN : INFINITY) : std::ldexp(mant + 1024, exp - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+}  // namespace
+
+std::optional<std::vector<double>> NdArray::to_doubles() const {
+  size_t each = dtype_size(dtype);
+  if (each == 0 || each > 8 || !check_ndarray(*this).empty()) return std::nullopt;
+  const bool swap = (dtype[0] == '>') == (std::endian::native == std::endian::little) && each > 1;
+  const char kind = dtype[1];
+  std::vector<double> out(data.size() / each);
+  for (size_t i = 0; i < out.size(); ++i) {
+    unsigned char b[8];
+    std::memcpy(b, data.data() + i * each, each);
+    if (swap) std::reverse(b, b + each);
+    uint64_t u = 0;
+    std::memcpy(&u, b, each);  // little-endian host: the low bytes
+    if (kind == 'f') {
+      out[i] = each == 2 ? half_to_double(static_cast<uint16_t>(u))
+               : each == 4 ? static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(u)))
+                           : std::bit_cast<double>(u);
+    } else if (kind == 'i') {
+      int shift = 64 - static_cast<int>(each) * 8;
+      out[i] = static_cast<double>(static_cast<int64_t>(u << shift) >> shift);
+    } else {
+      out[i] = static_cast<double>(u);
+    }
+  }
+  return out;
+}
+
 size_t dtype_size(std::string_view dtype) {
   // numpy's array-protocol strings: byte order (<, >, |, =), kind, size in bytes.
   if (dtype.size() < 3 || std::string_view("<>|=").find(dtype[0]) == std::string_view::npos) return 0;
@@ -310,10 +348,10 @@ std::string tag_text(const TagValue& v) {
   return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, TagValue::error_handler_t::replace);
 }
 
-TagValue parse_json_limited(std::string_view text) {
+TagValue parse_json_limited(std::string_view text, int max_depth) {
   try {
-    return TagValue::parse(text, [](int depth, TagValue::parse_event_t, TagValue&) {
-      if (depth > kMaxNestingDepth) throw FormatError("JSON nests deeper than " + std::to_string(kMaxNestingDepth));
+    return TagValue::parse(text, [max_depth](int depth, TagValue::parse_event_t, TagValue&) {
+      if (depth > max_depth) throw FormatError("JSON nests deeper than " + std::to_string(max_depth) + " levels");
       return true;
     });
   } catch (const TagValue::exception& e) {

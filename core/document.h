@@ -41,6 +41,9 @@ struct NdArray {
   static NdArray float32(const std::vector<float>& v);
   // The values when this is a 1-D "<f4" array, else nullopt.
   std::optional<std::vector<float>> as_float32() const;
+  // Every element as a double, in C order, for any dtype dtype_size() knows except 16-byte
+  // floats; nullopt otherwise (or when the data does not match the shape).
+  std::optional<std::vector<double>> to_doubles() const;
   bool operator==(const NdArray&) const = default;
 };
 
@@ -119,8 +122,8 @@ struct Document {
 
 // A tag value as text: a string as itself, anything else as compact JSON.
 std::string tag_text(const TagValue& v);
-// Parses JSON text with at most kMaxNestingDepth levels; throws FormatError otherwise.
-TagValue parse_json_limited(std::string_view text);
+// Parses JSON text nested at most `max_depth` levels; throws FormatError otherwise.
+TagValue parse_json_limited(std::string_view text, int max_depth = kMaxNestingDepth);
 
 // cereal binary encoding of DocumentMeta (without the id, which the record carries).
 std::string encode_meta(const DocumentMeta& meta);

@@ -124,9 +124,8 @@ TEST(Xattr, RoundTrips) {
   EXPECT_EQ(set_xattr(m, "user.nope", "x", 0), ENOTSUP);
   const char emb[8] = {0, 0, static_cast<char>(0x80), 0x3f, 0, 0, 0, 0x40};  // 1.0, 2.0
   EXPECT_EQ(set_xattr(m, "user.embedding", std::string_view(emb, 8), 0), 0);
-  ASSERT_EQ(m.embedding.size(), 2u);
-  EXPECT_EQ(m.embedding[0], 1.0f);
-  EXPECT_EQ(m.embedding[1], 2.0f);
+  ASSERT_TRUE(m.embedding.as_float32());
+  EXPECT_EQ(*m.embedding.as_float32(), (std::vector<float>{1.0f, 2.0f}));
   EXPECT_EQ(*get_xattr(m, "user.embedding"), std::string(emb, 8));
   EXPECT_EQ(set_xattr(m, "user.embedding", "abc", 0), EINVAL);
   EXPECT_EQ(list_xattrs(m), std::string("user.mime_type\0user.embedding\0user.tag.k\0", 41));

@@ -1,0 +1,237 @@
+// docfs import and export: documents in and out of a store in DocArray's and Jina's own
+// formats (interop/document_io.h), streamed one document at a time.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/store.h"
+#include "core/store_format.h"
+#include "interop/document_io.h"
+
+namespace docfs::cli {
+namespace {
+
+using interop::BadDocument;
+using interop::Compression;
+using interop::Format;
+
+Format format_option(const Args& a, Format fallback) {
+  auto name = a.value("--format");
+  if (!name) return fallback;
+  auto f = interop::parse_format(*name);
+  if (!f) throw CliUsageError("unknown --format '" + *name + "' (json, jsonl, stream, protobuf-array)");
+  return *f;
+}
+
+std::optional<Compression> compression_option(const Args& a) {
+  auto name = a.value("--compress");
+  if (!name) return std::nullopt;
+  auto c = interop::parse_compression(*name);
+  if (!c) throw CliUsageError("unknown --compress '" + *name + "' (none, gzip, zlib, bz2, lzma, lz4)");
+  return c;
+}
+
+// A source file, or standard input spooled to a temporary file when the import needs two
+// passes (all-or-nothing checks every document before the store sees one).
+class InputFile {
+ public:
+  InputFile(const std::string& path, bool need_rereading) : path_(path) {
+    if (path != "-") return;
+    if (!need_rereading) return;
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/docfs-import-XXXXXX";
+    int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) throw IoError(errno, "create " + tmpl);
+    ::close(fd);
+    spooled_ = tmpl;
+    std::ofstream out(spooled_, std::ios::binary | std::ios::trunc);
+    out << std::cin.rdbuf();
+    out.flush();
+    if (!out) throw IoError(errno ? errno : EIO, "write " + spooled_ + " (standard input spooled for import)");
+  }
+  ~InputFile() {
+    if (!spooled_.empty()) ::unlink(spooled_.c_str());
+  }
+  // A fresh stream from the start of the input.
+  std::unique_ptr<std::istream> open() const {
+    if (path_ == "-" && spooled_.empty()) return nullptr;  // std::cin, read once
+    const std::string& p = spooled_.empty() ? path_ : spooled_;
+    auto in = std::make_unique<std::ifstream>(p, std::ios::binary);
+    if (!*in) throw IoError(errno, "open " + path_);
+    return in;
+  }
+  const std::string& name() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string spooled_;
+};
+
+// Reads every document of `file`, handing each to `fn`. Bad documents go to `on_bad` (which
+// rethrows in all-or-nothing mode). Errors are prefixed with the file name.
+template <class Fn, class OnBad>
+void read_documents(const InputFile& file, const interop::SourceOptions& opt, Fn fn, OnBad on_bad) {
+  std::unique_ptr<std::istream> owned = file.open();
+  std::istream& in = owned ? *owned : std::cin;
+  try {
+    auto src = interop::open_source(interop::input_from(in), opt);
+    while (true) {
+      std::optional<Document> d;
+      try {
+        d = src->next();
+      } catch (const BadDocument& e) {
+        on_bad(e);
+        continue;
+      }
+      if (!d) break;
+      fn(std::move(*d));
+    }
+  } catch (const BadDocument& e) {
+    throw UsageError(EINVAL, file.name() + ": " + e.what());
+  } catch (const UsageError& e) {
+    throw UsageError(e.error_code(), file.name() + ": " + e.what());
+  } catch (const FormatError& e) {
+    throw FormatError(file.name() + ": " + e.what());
+  }
+}
+
+// What the store needs of an imported document beyond the format's own checks.
+void check_for_store(const Document& d, uint64_t index) {
+  if (IdError e = check_id(d.meta.id); e != IdError::kOk) throw BadDocument(index, d.meta.id, describe_id_error(e, d.meta.id));
+  if (encode_meta(d.meta).size() > format::kMaxMetaLength)
+    throw BadDocument(index, d.meta.id,
+                      "its fields (chunks, matches, tags, embedding) take more than " +
+                          std::to_string(format::kMaxMetaLength >> 20) + " MiB, docfs's limit for one document's metadata");
+}
+
+int cmd_import(int argc, char** argv) {
+  Args a(argc, argv, {"--format", "--compress"}, {"--skip-bad"});
+  a.expect_positional(2, SIZE_MAX);
+  interop::SourceOptions opt;
+  opt.format = format_option(a, Format::kAuto);
+  if (auto c = compression_option(a)) opt.compression = *c;
+  const bool skip_bad = a.has("--skip-bad");
+  std::vector<std::unique_ptr<InputFile>> files;
+  for (size_t i = 1; i < a.positional().size(); ++i)
+    files.push_back(std::make_unique<InputFile>(a.positional()[i], !skip_bad));
+
+  if (!skip_bad) {
+    // All or nothing: every document of every file is read and checked before the store
+    // sees the first one, so a bad document anywhere leaves the store untouched.
+    for (const auto& f : files) {
+      uint64_t index = 0;
+      read_documents(*f, opt, [&](Document d) { check_for_store(d, index++); },
+                     [](const BadDocument& e) { throw e; });
+    }
+  }
+  auto store = Store::open(a.positional()[0], OpenOptions{.create = false, .read_only = false});
+  uint64_t imported = 0, skipped = 0;
+  const int64_t now = now_ns();
+  for (const auto& f : files) {
+    uint64_t index = 0, from_file = 0;
+    auto skip = [&](const BadDocument& e) {
+      ++skipped;
+      std::cerr << "docfs import: " << f->name() << ": skipped " << e.what() << "\n";
+    };
+    read_documents(
+        *f, opt,
+        [&](Document d) {
+          try {
+            check_for_store(d, index++);
+          } catch (const BadDocument& e) {
+            if (!skip_bad) throw;
+            skip(e);
+            return;
+          }
+          d.meta.mtime_ns = d.meta.ctime_ns = now;
+          store->put(d, false);
+          ++from_file;
+        },
+        skip);
+    imported += from_file;
+  }
+  store->sync();
+  std::cout << "imported " << imported << " documents";
+  if (skipped) std::cout << ", skipped " << skipped;
+  std::cout << "\n";
+  return kExitOk;
+}
+
+int cmd_export(int argc, char** argv) {
+  Args a(argc, argv, {"-o", "--format", "--compress", "--protocol"}, {});
+  a.expect_positional(1, 1);
+  interop::SinkOptions opt;
+  opt.format = format_option(a, Format::kJson);
+  if (opt.format == Format::kAuto) throw CliUsageError("export needs a --format (json, jsonl, stream, protobuf-array)");
+  opt.compression = compression_option(a).value_or(Compression::kNone);
+  if (auto p = a.value("--protocol")) {
+    if (*p != "jsonschema" && *p != "protobuf") throw CliUsageError("--protocol is jsonschema or protobuf");
+    opt.protobuf_json = *p == "protobuf";
+  }
+  auto store = Store::open(a.positional()[0], OpenOptions{.create = false, .read_only = true});
+  std::vector<std::string> ids;
+  for (std::string& id : store->ids())
+    if (auto st = store->stat(id); st && !st->is_directory_marker()) ids.push_back(std::move(id));
+  opt.count = ids.size();
+
+  auto write_all = [&](std::ostream& os) {
+    auto out = interop::output_to(os);
+    auto sink = interop::open_sink(*out, opt);
+    for (const std::string& id : ids) {
+      auto doc = store->get(id);
+      if (!doc) throw UsageError(ENOENT, "document " + id + " vanished during export");
+      sink->write(*doc);
+    }
+    sink->finish();
+  };
+  if (auto path = a.value("-o"); path && *path != "-") {
+    std::string tmp = *path + ".tmp";
+    try {
+      std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+      if (!os) throw IoError(errno, "create " + tmp);
+      write_all(os);
+    } catch (...) {
+      ::unlink(tmp.c_str());
+      throw;
+    }
+    if (::rename(tmp.c_str(), path->c_str()) != 0) throw IoError(errno, "rename " + tmp);
+  } else {
+    write_all(std::cout);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> interop_commands() {
+  return {
+      {"export", "write a store in DocArray's formats (JSON, binary stream, protobuf-array)",
+       "usage: docfs export STORE [-o FILE] [--format F] [--compress C] [--protocol P]\n\n"
+       "  --format F    json (default; DocArray v0 to_json/from_json), jsonl (one document per\n"
+       "                line, Jina's save_json), stream (DocArray's to_bytes/save_binary with\n"
+       "                protocol='protobuf'), protobuf-array (save_binary protocol='protobuf-array')\n"
+       "  --compress C  stream: per document; protobuf-array: the whole file. none (default),\n"
+       "                gzip, zlib, bz2, lzma, lz4\n"
+       "  --protocol P  json: jsonschema (default) or protobuf (to_json(protocol='protobuf'))\n\n"
+       "Every field of every document (tags typed, embeddings with their dtype, chunks, matches,\n"
+       "scores), sorted by id; directories are left out. Streamed: memory stays at one document.\n",
+       cmd_export},
+      {"import", "add documents from DocArray/Jina files (all or nothing)",
+       "usage: docfs import STORE SOURCE... [--format F] [--compress C] [--skip-bad]\n\n"
+       "SOURCE is a file or '-' (standard input). The format is recognized from the first bytes\n"
+       "unless --format names it (json, jsonl, stream, protobuf-array); --compress forces the\n"
+       "compression (per document in a stream, the whole file for protobuf-array).\n"
+       "All or nothing: every document is checked before the store changes, and an error names\n"
+       "the file, the document's index and id, and the field. --skip-bad imports the good\n"
+       "documents and prints one line per skipped one. Pickles are refused, never run.\n",
+       cmd_import},
+  };
+}
+
+}  // namespace docfs::cli
