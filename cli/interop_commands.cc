@@ -1,6 +1,7 @@
 // docfs import and export: documents in and out of a store in DocArray's and Jina's own
 // formats (interop/document_io.h), streamed one document at a time.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "core/store.h"
 #include "core/store_format.h"
 #include "interop/document_io.h"
+#include "interop/jina_dam.h"
 
 namespace docfs::cli {
 namespace {
@@ -42,7 +44,7 @@ std::optional<Compression> compression_option(const Args& a) {
 class InputFile {
  public:
   InputFile(const std::string& path, bool need_rereading) : path_(path) {
-    if (path != "-") return;
+    if (path != "-") return;  // a file (read twice) or a Jina DAM directory
     if (!need_rereading) return;
     const char* tmp = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/docfs-import-XXXXXX";
@@ -75,12 +77,32 @@ class InputFile {
 
 // Reads every document of `file`, handing each to `fn`. Bad documents go to `on_bad` (which
 // rethrows in all-or-nothing mode). Errors are prefixed with the file name.
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void report_dam(const std::string& dir, const interop::JinaDamInfo& i) {
+  std::cout << dir << ": Jina DocumentArrayMemmap, key length " << i.key_length << ": " << i.rows << " header rows, "
+            << i.live << " live documents, " << i.tombstones << " deleted (tombstone rows), " << i.superseded
+            << " superseded rows, " << i.truncated_ids << " ids longer than the key length (full ids kept)\n";
+}
+
 template <class Fn, class OnBad>
-void read_documents(const InputFile& file, const interop::SourceOptions& opt, Fn fn, OnBad on_bad) {
-  std::unique_ptr<std::istream> owned = file.open();
+void read_documents(const InputFile& file, const interop::SourceOptions& opt, std::optional<int> key_length, bool report,
+                    Fn fn, OnBad on_bad) {
+  std::unique_ptr<std::istream> owned;
+  if (!is_directory(file.name())) owned = file.open();
   std::istream& in = owned ? *owned : std::cin;
   try {
-    auto src = interop::open_source(interop::input_from(in), opt);
+    std::unique_ptr<interop::DocumentSource> src;
+    if (is_directory(file.name())) {
+      interop::JinaDamInfo info;
+      src = interop::jina_dam_source(file.name(), key_length, &info);
+      if (report) report_dam(file.name(), info);
+    } else {
+      src = interop::open_source(interop::input_from(in), opt);
+    }
     while (true) {
       std::optional<Document> d;
       try {
@@ -111,12 +133,14 @@ void check_for_store(const Document& d, uint64_t index) {
 }
 
 int cmd_import(int argc, char** argv) {
-  Args a(argc, argv, {"--format", "--compress"}, {"--skip-bad"});
+  Args a(argc, argv, {"--format", "--compress", "--key-length"}, {"--skip-bad"});
   a.expect_positional(2, SIZE_MAX);
   interop::SourceOptions opt;
   opt.format = format_option(a, Format::kAuto);
   if (auto c = compression_option(a)) opt.compression = *c;
   const bool skip_bad = a.has("--skip-bad");
+  std::optional<int> key_length;
+  if (auto k = a.value("--key-length")) key_length = static_cast<int>(parse_size(*k));
   std::vector<std::unique_ptr<InputFile>> files;
   for (size_t i = 1; i < a.positional().size(); ++i)
     files.push_back(std::make_unique<InputFile>(a.positional()[i], !skip_bad));
@@ -126,7 +150,7 @@ int cmd_import(int argc, char** argv) {
     // sees the first one, so a bad document anywhere leaves the store untouched.
     for (const auto& f : files) {
       uint64_t index = 0;
-      read_documents(*f, opt, [&](Document d) { check_for_store(d, index++); },
+      read_documents(*f, opt, key_length, false, [&](Document d) { check_for_store(d, index++); },
                      [](const BadDocument& e) { throw e; });
     }
   }
@@ -140,7 +164,7 @@ int cmd_import(int argc, char** argv) {
       std::cerr << "docfs import: " << f->name() << ": skipped " << e.what() << "\n";
     };
     read_documents(
-        *f, opt,
+        *f, opt, key_length, true,
         [&](Document d) {
           try {
             check_for_store(d, index++);
@@ -223,8 +247,9 @@ std::vector<Command> interop_commands() {
        "scores), sorted by id; directories are left out. Streamed: memory stays at one document.\n",
        cmd_export},
       {"import", "add documents from DocArray/Jina files (all or nothing)",
-       "usage: docfs import STORE SOURCE... [--format F] [--compress C] [--skip-bad]\n\n"
-       "SOURCE is a file or '-' (standard input). The format is recognized from the first bytes\n"
+       "usage: docfs import STORE SOURCE... [--format F] [--compress C] [--skip-bad] [--key-length N]\n\n"
+       "SOURCE is a file, '-' (standard input), or a Jina 2.x DocumentArrayMemmap directory\n"
+       "(header.bin + body.bin; read only, its key length detected unless --key-length N). The format is recognized from the first bytes\n"
        "unless --format names it (json, jsonl, stream, protobuf-array); --compress forces the\n"
        "compression (per document in a stream, the whole file for protobuf-array).\n"
        "All or nothing: every document is checked before the store changes, and an error names\n"

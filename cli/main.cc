@@ -14,6 +14,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "interop/jina_dam.h"
 #include "core/error.h"
 #include "core/store_format.h"
 #include "core/version.h"
@@ -50,6 +51,19 @@ void print_help(const std::vector<Command>& cmds) {
                "  --help      this text\n\nexit status: 0 success, 1 failure, 2 usage error\n";
 }
 
+// A Jina DocumentArrayMemmap directory gets a message that says what it is and what to do.
+std::string describe_foreign_store(const ForeignStoreError& e) {
+  if (!interop::looks_like_jina_dam(e.dir())) return e.what();
+  std::string what = "this is a Jina DocumentArrayMemmap store";
+  try {
+    interop::JinaDamInfo info = interop::inspect_jina_dam(e.dir());
+    what += " (key length " + std::to_string(info.key_length) + ", " + std::to_string(info.live) + " documents)";
+  } catch (const std::exception&) {
+  }
+  return e.dir() + ": " + what + "; docfs writes nothing into it. Convert it (reading only) with: docfs import NEWSTORE " +
+         e.dir();
+}
+
 int run(const Command& c, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--") == 0) break;
@@ -64,6 +78,9 @@ int run(const Command& c, int argc, char** argv) {
   } catch (const CliUsageError& e) {
     std::cerr << "docfs " << c.name << ": " << e.what() << "\n";
     return kExitUsage;
+  } catch (const ForeignStoreError& e) {
+    std::cerr << "docfs " << c.name << ": " << describe_foreign_store(e) << "\n";
+    return kExitFailure;
   } catch (const std::exception& e) {
     std::cerr << "docfs " << c.name << ": " << e.what() << "\n";
     return kExitFailure;

@@ -30,6 +30,17 @@ class FormatError : public Error {
   explicit FormatError(const std::string& what) : Error(EIO, what) {}
 };
 
+// A directory holds files of the same names that another program wrote (e.g. a Jina
+// DocumentArrayMemmap): docfs reads nothing from it as a store and writes nothing into it.
+class ForeignStoreError : public FormatError {
+ public:
+  ForeignStoreError(std::string dir, const std::string& what) : FormatError(what), dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
 // Another process holds the store's writer lock.
 class LockedError : public Error {
  public:

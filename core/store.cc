@@ -440,6 +440,23 @@ void Store::Impl::replay_from(uint64_t start) {
   }
 }
 
+namespace {
+
+void refuse_foreign_files(const std::string& dir) {
+  for (auto [name, magic] : {std::pair{"body.bin", format::kBodyMagic}, std::pair{"header.bin", format::kHeaderMagic}}) {
+    int fd = ::open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // missing files are open_files()' business
+    char head[8];
+    ssize_t n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+    if (n > 0 && std::string_view(head, static_cast<size_t>(n)) != magic.substr(0, static_cast<size_t>(n)))
+      throw ForeignStoreError(dir, dir + " is not a docfs store (" + name + " does not start with " + std::string(magic) +
+                              "); docfs writes nothing into it");
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Store> Store::open(const std::string& dir, OpenOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -456,7 +473,12 @@ std::unique_ptr<Store> Store::open(const std::string& dir, OpenOptions opts) {
     throw IoError(errno, "open store " + impl->dir);
   }
   if (!S_ISDIR(st.st_mode)) throw UsageError(ENOTDIR, "store " + impl->dir + " is not a directory");
+  // Another program's files (a Jina DocumentArrayMemmap has the same two names) are not
+  // read as a store, and nothing is written into their directory, not even our lock file.
+  refuse_foreign_files(impl->dir);
   if (!opts.read_only) {
+    // Another program's files (a Jina DocumentArrayMemmap has the same two names) get
+    // nothing written into their directory, not even our lock file.
     impl->lock = StoreLock::acquire(impl->dir);
     impl->recover_interrupted_prune();
   }
