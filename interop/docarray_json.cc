@@ -184,11 +184,17 @@ json score_to_json(const NamedScore& s) {
 
 // Keys only protobuf's JSON mapping (DocArray's to_json(protocol='protobuf')) writes, and
 // keys only Jina 2.x writes.
-bool is_protobuf_layout(const json& j) {
-  for (const char* k : {"parentId", "mimeType", "_metadata"})
-    if (j.contains(k) && k[0] != '_') return true;
+// Looks into chunks and matches too: a top-level document may have no camelCase field.
+bool is_protobuf_layout(const json& j, int depth = 0) {
+  if (!j.is_object() || depth > kMaxNestingDepth) return false;
+  for (const char* k : {"parentId", "mimeType"})
+    if (j.contains(k)) return true;
   for (const char* k : {"tensor", "embedding"})
     if (j.contains(k) && j[k].is_object() && (j[k].contains("dense") || j[k].contains("sparse"))) return true;
+  for (const char* k : {"chunks", "matches"})
+    if (j.contains(k) && j[k].is_array())
+      for (const json& c : j[k])
+        if (is_protobuf_layout(c, depth + 1)) return true;
   return false;
 }
 bool is_jina_layout(const json& j) {
@@ -382,10 +388,11 @@ json document_to_json(const Document& doc, bool with_content) {
     try {
       if (field == ContentField::kTensor) {
         j["tensor"] = ndarray_to_lists(npy_decode(doc.content), "tensor");
-      } else if (field == ContentField::kText && is_utf8(doc.content)) {
+      } else if (field == ContentField::kText && is_utf8(doc.content) &&
+                 (!doc.content.empty() || m.content_field == ContentField::kText)) {
         j["text"] = doc.content;
       } else if (field != ContentField::kUri || !doc.content.empty()) {
-        if (!doc.content.empty() || field == ContentField::kBlob)
+        if (!doc.content.empty() || m.content_field == ContentField::kBlob)
           j["blob"] = cereal::base64::encode(reinterpret_cast<const unsigned char*>(doc.content.data()),
                                              static_cast<unsigned>(doc.content.size()));
       }

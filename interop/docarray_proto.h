@@ -22,6 +22,10 @@ Document document_from_proto(std::string_view bytes, ProtoSchema schema = ProtoS
 // is not a valid .npy).
 std::string document_to_proto(const Document& doc);
 
+// Which schema wrote one serialized DocumentProto (the one that reads it with fewer unknown
+// fields; DocArray v0 on a tie). protobuf_array_source uses it when not told.
+ProtoSchema guess_schema(std::string_view document_bytes);
+
 // DocArray v0's to_json(protocol='protobuf') element: protobuf's JSON mapping of
 // DocumentProto (camelCase names, NdArrays as {"dense": {"buffer", "shape", "dtype"}}).
 Document document_from_proto_json(std::string_view json_text);

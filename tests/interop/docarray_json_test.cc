@@ -11,6 +11,14 @@
 #include "interop/document_io.h"
 #include "interop/json_splitter.h"
 
+namespace docfs {
+// Readable failures: a document prints as its JSON (with the content field named).
+inline void PrintTo(const Document& d, std::ostream* os) {
+  *os << interop::document_to_json(d).dump() << " field=" << static_cast<int>(d.meta.content_field)
+      << " mode=" << d.meta.mode;
+}
+}  // namespace docfs
+
 namespace docfs::interop {
 namespace {
 
