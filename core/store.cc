@@ -440,8 +440,6 @@ void Store::Impl::replay_from(uint64_t start) {
   }
 }
 
-namespace {
-
 void refuse_foreign_files(const std::string& dir) {
   for (auto [name, magic] : {std::pair{"body.bin", format::kBodyMagic}, std::pair{"header.bin", format::kHeaderMagic}}) {
     int fd = ::open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
@@ -454,8 +452,6 @@ void refuse_foreign_files(const std::string& dir) {
                               "); docfs writes nothing into it");
   }
 }
-
-}  // namespace
 
 std::unique_ptr<Store> Store::open(const std::string& dir, OpenOptions opts) {
   auto impl = std::make_unique<Impl>();

@@ -73,6 +73,7 @@ std::optional<std::string> verify_extent(const File& body, const format::Extent&
 
 FsckReport Store::fsck(const std::string& dir, bool repair) {
   FsckReport report;
+  refuse_foreign_files(dir);  // --repair truncates: never on files that are not ours
   std::optional<StoreLock> lock;
   if (repair) lock = StoreLock::acquire(dir);  // repairing needs the store to itself
 

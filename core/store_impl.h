@@ -133,6 +133,9 @@ uint64_t new_generation();
 void check_id_or_throw(std::string_view id);
 // encode_meta, refused with E2BIG above format::kMaxMetaLength (fsck would call it corrupt).
 std::string encode_meta_checked(const DocumentMeta& m);
+// Throws ForeignStoreError when body.bin or header.bin in `dir` exists without our magic
+// (another program's files): called before anything could write there, lock file included.
+void refuse_foreign_files(const std::string& dir);
 // The put entry for a version of m whose record is at record_off.
 format::Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len, uint64_t content_off,
                         uint64_t content_len);

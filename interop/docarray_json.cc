@@ -430,8 +430,8 @@ json document_to_json(const Document& doc, bool with_content) {
   };
   j["evaluations"] = scores(m.evaluations);
   j["scores"] = scores(m.scores);
-  j["chunks"] = docs_to_json(m.chunks, with_content);
-  j["matches"] = docs_to_json(m.matches, with_content);
+  j["chunks"] = docs_to_json(m.chunks, true);  // nested content lives in the record, not the file
+  j["matches"] = docs_to_json(m.matches, true);
   return j;
 }
 

@@ -112,7 +112,14 @@ std::unique_ptr<DocumentSink> open_sink(ByteOutput& out, const SinkOptions& opt)
         throw UsageError(EINVAL, "--compress is for the stream and protobuf-array formats");
       return json_sink(out, opt.protobuf_json, opt.format == Format::kJsonl);
     case Format::kStream: return stream_sink(out, opt.compression, opt.count);
-    case Format::kProtobufArray: return protobuf_array_sink(out, opt.compression);
+    case Format::kProtobufArray:
+      // DocArray compresses a whole protobuf-array only with a streaming codec
+      // (helper.get_compress_ctx): with 'zlib' its save_binary writes the array
+      // uncompressed and from_bytes reads it so. A zlib file would not read back there.
+      if (opt.compression == Compression::kZlib)
+        throw UsageError(EINVAL, "DocArray does not zlib-compress a protobuf-array (it writes it uncompressed); "
+                                 "use --compress gzip, bz2, lzma, lz4 or none");
+      return protobuf_array_sink(out, opt.compression);
     case Format::kAuto: break;
   }
   throw UsageError(EINVAL, "export needs a format");
