@@ -13,7 +13,7 @@ packages=(
   # tests: tools driven against the mount (xfsprogs: xfs_io for SEEK_DATA/SEEK_HOLE maps;
   # perl with Time::HiRes for the times test; sqlite3 for the extents test and
   # bench-writes.sh), the S3 test server, peers for benchmarks
-  rsync fio attr curl xxd bc python3 perl nodejs npm awscli s3fs man-db xfsprogs sqlite3
+  rsync fio attr curl xxd bc python3 perl nodejs npm awscli s3fs man-db xfsprogs sqlite3 time
   # fuzzing (libFuzzer runtimes)
   clang libclang-rt-14-dev
 )
