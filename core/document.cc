@@ -89,7 +89,7 @@ struct MetaWire {
 
   template <class Archive>
   void save(Archive& ar, const std::uint32_t /*version*/) const {
-    save_meta(ar, *m);
+    save_meta(ar, *m, 0);
   }
   template <class Archive>
   void load(Archive& ar, const std::uint32_t version) {
@@ -97,7 +97,10 @@ struct MetaWire {
   }
 
   template <class Archive>
-  static void save_meta(Archive& ar, const DocumentMeta& m) {
+  static void save_meta(Archive& ar, const DocumentMeta& m, int depth) {
+    // What load would refuse is never written.
+    if (depth > kMaxNestingDepth)
+      throw UsageError(EINVAL, "chunks/matches nest deeper than " + std::to_string(kMaxNestingDepth) + " levels");
     ar(m.mime_type, m.uri);
     ar(cereal::make_size_tag(static_cast<cereal::size_type>(m.tags.size())));
     // A string tag is kept as its bytes (an xattr may hold any bytes), any other as JSON.
@@ -113,7 +116,7 @@ struct MetaWire {
       ar(cereal::make_size_tag(static_cast<cereal::size_type>(docs->size())));
       for (const Document& d : *docs) {
         ar(d.meta.id);
-        save_meta(ar, d.meta);
+        save_meta(ar, d.meta, depth + 1);
         ar(d.content);
       }
     }

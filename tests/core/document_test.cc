@@ -1,8 +1,34 @@
 #include <gtest/gtest.h>
 
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <sstream>
+
 #include "core/crc32c.h"
 #include "core/document.h"
 #include "core/error.h"
+
+namespace docfs::old {
+// The metadata record as docfs wrote it before the DocArray fields (cereal version 2):
+// string tags, float32 embedding values.
+struct WireV2 {
+  std::string mime, uri;
+  std::map<std::string, std::string> tags;
+  std::vector<float> embedding;
+  uint32_t mode = 0100644, uid = 0, gid = 0;
+  int64_t mtime = 0, ctime = 0;
+  uint64_t rdev = 0;
+  template <class Archive>
+  void save(Archive& ar, const std::uint32_t) const {
+    ar(mime, uri, tags, embedding, mode, uid, gid, mtime, ctime, rdev);
+  }
+  template <class Archive>
+  void load(Archive&, const std::uint32_t) {}
+};
+}  // namespace docfs::old
+CEREAL_CLASS_VERSION(docfs::old::WireV2, 2);
 
 namespace docfs {
 namespace {
@@ -61,6 +87,66 @@ TEST(DocumentMeta, RoundTripsThroughCereal) {
   m.ctime_ns = 42;
   std::string bytes = encode_meta(m);
   EXPECT_EQ(decode_meta(bytes, "x"), m);
+}
+
+TEST(DocumentMeta, VersionTwoRecordsStillRead) {
+  old::WireV2 w{"text/plain", "u", {{"n", "3"}, {"s", "x"}}, {0.5f, -2.0f}, 0100600, 1, 2, 3, 4, 0};
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(w);
+  }
+  DocumentMeta m = decode_meta(out.str(), "a");
+  EXPECT_EQ(m.mime_type, "text/plain");
+  EXPECT_EQ(m.tags.at("n"), TagValue("3"));  // a version-2 tag was a string and stays one
+  EXPECT_EQ(m.embedding.dtype, "<f4");
+  EXPECT_EQ(*m.embedding.as_float32(), (std::vector<float>{0.5f, -2.0f}));
+  EXPECT_EQ(m.mode, 0100600u);
+  EXPECT_EQ(m.ctime_ns, 4);
+  // Written back, it is a version-3 record that reads the same.
+  EXPECT_EQ(decode_meta(encode_meta(m), "a"), m);
+}
+
+TEST(DocumentMeta, EveryDocArrayFieldRoundTrips) {
+  DocumentMeta m;
+  m.id = "x";
+  m.tags = {{"i", 3}, {"f", 3.0}, {"b", true}, {"n", nullptr}, {"l", {1, "a"}}, {"bytes", std::string("\xff\x00", 2)}};
+  m.embedding = NdArray{"<f8", {2, 1}, std::string(16, '\1'), "numpy"};
+  m.content_field = ContentField::kTensor;
+  m.parent_id = "p";
+  m.granularity = 1;
+  m.adjacency = 2;
+  m.weight = 0.25;
+  m.modality = "image";
+  m.offset = 3;
+  m.location = {1, 2};
+  m.scores["s"] = NamedScore{0.5, "op", "d", "r", {NamedScore{1, "", "", "", {}}}};
+  m.evaluations["e"] = NamedScore{};
+  m.metadata = {{"k", {1, 2}}};
+  m.content_hash = "abc";
+  Document c;
+  c.meta.id = "c";
+  c.content = "chunk";
+  m.chunks = {c, c};
+  m.matches = {c};
+  DocumentMeta back = decode_meta(encode_meta(m), "x");
+  EXPECT_EQ(back, m);
+  EXPECT_TRUE(back.tags.at("f").is_number_float());
+  EXPECT_TRUE(back.tags.at("i").is_number_integer());
+}
+
+TEST(DocumentMeta, DeepNestingIsRefused) {
+  DocumentMeta m;
+  Document d;
+  d.meta.id = "leaf";
+  for (int i = 0; i < kMaxNestingDepth + 5; ++i) {
+    Document up;
+    up.meta.id = "n";
+    up.meta.chunks.push_back(std::move(d));
+    d = std::move(up);
+  }
+  m.chunks.push_back(std::move(d));
+  EXPECT_THROW(encode_meta(m), UsageError);  // never written, as load would refuse it
 }
 
 TEST(DocumentMeta, MalformedBytesAreAFormatError) {
