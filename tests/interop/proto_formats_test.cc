@@ -467,6 +467,8 @@ TEST(BadProtobufArray, UnknownFieldTruncationAndGarbage) {
   EXPECT_NE(error_of<FormatError>([&] { read_array("\x0a\xff\xff\xff\xff\x0f"); }).find("exceeds the limit"),
             std::string::npos);
   EXPECT_NE(error_of<BadDocument>([&] { read_array("\x0a\x02\xff\xff"); }).find("document 0"), std::string::npos);
+  std::string bad_utf8 = "\x0a\x04\x0a\x02\xc3\x28";  // id "\xc3\x28"
+  EXPECT_NE(error_of<BadDocument>([&] { read_array(bad_utf8); }).find("invalid UTF-8"), std::string::npos);
 }
 
 // ---- compression and .npy --------------------------------------------------------------
@@ -538,6 +540,14 @@ TEST(Npy, HeaderIsNumpysAndDecodeRefusesWhatItCannotKeep) {
   EXPECT_EQ(npy_decode(v2), a);
 }
 
+
+TEST(Npy, EncodesExactlyWhatNumpySaves) {
+  for (const char* name : {"f4_2x3", "u1_2x2x3", "f8_scalar", "i8_5", "b1_3x1x2", "f2_big_shape"}) {
+    SCOPED_TRACE(name);
+    std::string saved = fixture(std::string("npy/") + name + ".npy");
+    EXPECT_TRUE(npy_encode(npy_decode(saved)) == saved);  // (no printing of kilobytes)
+  }
+}
 
 // ---- for the real libraries --------------------------------------------------------------
 
