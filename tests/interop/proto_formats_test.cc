@@ -467,6 +467,13 @@ TEST(BadProtobufArray, UnknownFieldTruncationAndGarbage) {
   EXPECT_NE(error_of<FormatError>([&] { read_array("\x0a\xff\xff\xff\xff\x0f"); }).find("exceeds the limit"),
             std::string::npos);
   EXPECT_NE(error_of<BadDocument>([&] { read_array("\x0a\x02\xff\xff"); }).find("document 0"), std::string::npos);
+  std::string gz = compress(good, Compression::kGzip);
+  gz[gz.size() / 2] ^= 0x5a;
+  EXPECT_NE(error_of<FormatError>([&] { read_array(gz, Compression::kGzip); }).find("gzip data is corrupt"),
+            std::string::npos);
+  EXPECT_NE(error_of<FormatError>([&] { read_array(gz.substr(0, gz.size() / 2), Compression::kAuto); })
+                .find("gzip data ends too early"),
+            std::string::npos);
   std::string bad_utf8 = "\x0a\x04\x0a\x02\xc3\x28";  // id "\xc3\x28"
   EXPECT_NE(error_of<BadDocument>([&] { read_array(bad_utf8); }).find("invalid UTF-8"), std::string::npos);
 }
