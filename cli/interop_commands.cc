@@ -213,6 +213,7 @@ int cmd_export(int argc, char** argv) {
       sink->write(*doc);
     }
     sink->finish();
+    out->finish();  // the sink ends the format; the output's owner ends the output
   };
   if (auto path = a.value("-o"); path && *path != "-") {
     std::string tmp = *path + ".tmp";

@@ -359,7 +359,6 @@ class JsonSink : public DocumentSink {
   }
   void finish() override {
     if (!lines_) out_.write(n_ ? "\n]\n" : "[]\n");
-    out_.finish();
   }
 
  private:

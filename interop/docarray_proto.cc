@@ -1,6 +1,7 @@
 #include "interop/docarray_proto.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -8,6 +9,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
 #include "core/error.h"
 #include "docarray_v0.pb.h"
@@ -77,14 +79,25 @@ void require_utf8(std::string_view s, const std::string& where) {
   if (!is_utf8(s)) refuse(where, "is not valid UTF-8 (protobuf strings must be)");
 }
 
+// libprotobuf says why a parse failed only in a log line (e.g. "String field 'id' contains
+// invalid UTF-8"): keep it for the error message instead of printing it on stderr.
+thread_local std::string protobuf_said;
+
+void keep_protobuf_log(pb::LogLevel, const char*, int, const std::string& message) {
+  if (protobuf_said.size() < 1024) protobuf_said += (protobuf_said.empty() ? "" : "; ") + message;
+}
+
 template <class Msg>
 void parse_message(std::string_view bytes, Msg& msg, const char* what) {
+  static std::once_flag once;
+  std::call_once(once, [] { pb::SetLogHandler(keep_protobuf_log); });
   if (bytes.size() > static_cast<size_t>(INT_MAX)) throw FormatError(std::string(what) + " is over 2 GiB");
+  protobuf_said.clear();
   pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   in.SetRecursionLimit(kParseRecursionLimit);
   if (!msg.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
     throw FormatError(std::string("not a ") + what + " (protobuf cannot parse these " + std::to_string(bytes.size()) +
-                      " bytes)");
+                      " bytes" + (protobuf_said.empty() ? "" : ": " + protobuf_said) + ")");
 }
 
 // ---- Struct <-> JSON -------------------------------------------------------------------

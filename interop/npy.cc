@@ -123,6 +123,8 @@ std::string npy_encode(const NdArray& a) {
   if (a.shape.size() > 1) shape.resize(shape.size() - 2);  // (2, 3); a 1-d shape keeps its comma: (5,)
   else if (a.shape.size() == 1) shape.pop_back();
   std::string dict = "{'descr': '" + a.dtype + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  // numpy (1.24) leaves room for the first axis to grow to 21 digits in place.
+  if (!a.shape.empty()) dict.append(21 - std::to_string(a.shape[0]).size(), ' ');
   // Version 1.0: magic, 1, 0, u16 LE header length; numpy pads the whole preamble with
   // spaces and one '\n' to a multiple of 64 bytes.
   size_t preamble = kMagic.size() + 2 + 2;

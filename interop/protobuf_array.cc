@@ -97,6 +97,11 @@ std::unique_ptr<DocumentSource> protobuf_array_source(std::unique_ptr<ByteInput>
 }
 
 std::unique_ptr<DocumentSink> protobuf_array_sink(ByteOutput& out, Compression whole) {
+  // DocArray 0.21.1 has no streaming zlib (helper.get_compress_ctx): its save_binary writes a
+  // "zlib" protobuf-array uncompressed and its load_binary does not decompress one.
+  if (whole == Compression::kZlib)
+    throw UsageError(EINVAL, "DocArray cannot read a zlib-compressed protobuf-array (it saves those uncompressed); "
+                             "use gzip, bz2, lzma or lz4, or zlib with the stream format");
   return std::make_unique<ProtobufArraySink>(out, whole);
 }
 
