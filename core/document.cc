@@ -112,6 +112,7 @@ struct MetaWire {
     save_scores(ar, m.scores);
     save_scores(ar, m.evaluations);
     ar(m.metadata.is_null() ? std::string() : m.metadata.dump(), m.content_hash);
+    ar(m.foreign_format, m.foreign_class, m.foreign_record);
     for (const auto* docs : {&m.chunks, &m.matches}) {
       ar(cereal::make_size_tag(static_cast<cereal::size_type>(docs->size())));
       for (const Document& d : *docs) {
@@ -182,6 +183,9 @@ struct MetaWire {
     load_string(ar, metadata);
     if (!metadata.empty()) m.metadata = parse_json_limited(metadata);
     load_string(ar, m.content_hash);
+    load_string(ar, m.foreign_format);
+    load_string(ar, m.foreign_class);
+    load_string(ar, m.foreign_record);
     for (auto* docs : {&m.chunks, &m.matches}) {
       n = checked_size(ar, 8);
       for (cereal::size_type i = 0; i < n; ++i) {
@@ -249,7 +253,7 @@ bool DocumentMeta::operator==(const DocumentMeta& o) const {
     return std::tie(m.id, m.mime_type, m.uri, m.tags, m.embedding, m.mode, m.uid, m.gid, m.mtime_ns,
                     m.ctime_ns, m.rdev, m.content_field, m.parent_id, m.granularity, m.adjacency,
                     m.weight, m.modality, m.offset, m.location, m.scores, m.evaluations, m.metadata,
-                    m.content_hash, m.chunks, m.matches);
+                    m.content_hash, m.chunks, m.matches, m.foreign_format, m.foreign_class, m.foreign_record);
   };
   return key(*this) == key(o);
 }

@@ -103,6 +103,13 @@ struct DocumentMeta {
   std::string content_hash;    // Jina 2.x
   std::vector<Document> chunks;   // nested documents (recursive, at most kMaxNestingDepth)
   std::vector<Document> matches;
+  // A document that came from a format whose fields docfs does not model one by one
+  // (DocArray v2: a typed field map per document class) keeps that format's own record
+  // whole, so pushing it back in that format loses nothing. Opaque to core: interop/
+  // reads and writes it. "" for every other document.
+  std::string foreign_format;  // e.g. "docarray-v2"
+  std::string foreign_class;   // e.g. "TextDoc", "__main__.MyDoc"
+  std::string foreign_record;  // e.g. the DocProto bytes
 
   bool is_directory_marker() const { return (mode & 0170000) == 0040000; }
   bool is_symlink() const { return (mode & 0170000) == 0120000; }

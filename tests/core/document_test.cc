@@ -124,6 +124,9 @@ TEST(DocumentMeta, EveryDocArrayFieldRoundTrips) {
   m.evaluations["e"] = NamedScore{};
   m.metadata = {{"k", {1, 2}}};
   m.content_hash = "abc";
+  m.foreign_format = "docarray-v2";
+  m.foreign_class = "TextDoc";
+  m.foreign_record = std::string("\x0a\x00\xff", 3);
   Document c;
   c.meta.id = "c";
   c.content = "chunk";
