@@ -181,6 +181,54 @@ TEST(DocArrayJson, EveryFieldRoundTrips) {
   for (Format f : {Format::kJson, Format::kJsonl}) EXPECT_EQ(read_all(write_all(docs, f)), docs);
 }
 
+// Random documents in the shapes the jsonschema layout can carry without loss (it has no
+// dtypes: float64/int64 arrays, as numpy gives back) round-trip through json and jsonl.
+TEST(DocArrayJson, RandomDocumentsRoundTrip) {
+  std::mt19937_64 rng(42);
+  auto text = [&](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += static_cast<char>('a' + rng() % 26);
+    return s;
+  };
+  std::vector<Document> docs;
+  for (int i = 0; i < 300; ++i) {
+    Document d;
+    d.meta.id = "d" + std::to_string(i) + "/" + text(1 + rng() % 8);
+    if (rng() % 2) {
+      d.content = text(rng() % 200);
+      d.meta.content_field = ContentField::kText;
+    } else {
+      for (size_t k = rng() % 300; k > 0; --k) d.content += static_cast<char>(rng());
+      d.meta.content_field = ContentField::kBlob;
+    }
+    for (size_t k = rng() % 5; k > 0; --k) {
+      switch (rng() % 4) {
+        case 0: d.meta.tags[text(4)] = text(6); break;
+        case 1: d.meta.tags[text(4)] = static_cast<int64_t>(rng() % 100000) - 50000; break;
+        case 2: d.meta.tags[text(4)] = static_cast<double>(rng() % 1000) / 8; break;
+        default: d.meta.tags[text(4)] = nlohmann::json{{"k", {1, 2.5, "x", nullptr, true}}};
+      }
+    }
+    if (rng() % 2) {
+      std::vector<double> v(1 + rng() % 16);
+      for (double& x : v) x = static_cast<double>(static_cast<int64_t>(rng() % 2000000) - 1000000) / 1024;
+      d.meta.embedding = NdArray{"<f8", {v.size()}, std::string(reinterpret_cast<const char*>(v.data()), v.size() * 8), ""};
+    }
+    if (rng() % 4 == 0) d.meta.scores["s"] = NamedScore{static_cast<double>(rng() % 100) / 4, text(3), "", "", {}};
+    if (rng() % 4 == 0) {
+      Document c;
+      c.meta.id = text(5);
+      c.content = text(10);
+      c.meta.content_field = ContentField::kText;
+      c.meta.parent_id = d.meta.id;
+      c.meta.granularity = 1;
+      d.meta.chunks.push_back(c);
+    }
+    docs.push_back(std::move(d));
+  }
+  for (Format f : {Format::kJson, Format::kJsonl}) EXPECT_EQ(read_all(write_all(docs, f)), docs) << format_name(f);
+}
+
 TEST(DocArrayJson, UnknownFieldIsAnErrorNotALoss) {
   EXPECT_THROW(read_all(R"([{"id": "a", "text": "x", "colour": "red"}])"), BadDocument);
 }
