@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -19,10 +20,12 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/jina_dam_view.h"
 #include "core/error.h"
 #include "core/store.h"
 #include "fs/daemon.h"
 #include "fs/options.h"
+#include "interop/jina_dam.h"
 
 namespace docfs::cli {
 namespace {
@@ -98,6 +101,37 @@ void check_mount_prerequisites(const std::string& store, const std::string& moun
     throw UsageError(ENOENT, "fusermount3 is not installed: install the fuse3 package (apt-get install fuse3)");
 }
 
+// A Jina DocumentArrayMemmap is mounted read-only from a private docfs store converted from
+// it now (reading only), outside DAMDIR; the daemon unlinks the copy's files once open and
+// removes its directory at unmount. A read-write mount is refused with the Jina message.
+int mount_jina_dam(fs::MountOptions opts, bool remote) {
+  if (!opts.read_only) throw ForeignStoreError(opts.store_dir, opts.store_dir + " is a Jina DocumentArrayMemmap");
+  if (remote) throw UsageError(EINVAL, "a Jina DocumentArrayMemmap mount has no remote (it is read-only)");
+  opts.remote_url.clear();
+  const std::string dam = opts.store_dir;
+  const std::string copy = make_private_dir("docfs-jina-mount");
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    interop::JinaDamInfo info = convert_jina_dam(dam, copy, std::nullopt, std::cerr);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fprintf(stderr, "docfs mount: %s: Jina DocumentArrayMemmap (key length %d, %llu documents), served read-only "
+            "from a copy converted in %.2f s\n", dam.c_str(), info.key_length,
+            static_cast<unsigned long long>(info.live), secs);
+    if (opts.fsname.empty()) opts.fsname = dam;
+    opts.store_dir = copy;
+    opts.store_is_private_copy = true;
+    const bool daemonized = !opts.foreground && !opts.debug;
+    int rc = fs::run_mount(opts);
+    // A daemon that started owns the copy now; otherwise (failed, or served in the
+    // foreground and unmounted) it is ours to remove.
+    if (rc != 0 || !daemonized) remove_private_dir(copy);
+    return rc;
+  } catch (...) {
+    remove_private_dir(copy);
+    throw;
+  }
+}
+
 int run_mount(int argc, char** argv) {
   Args args(argc, argv, {"-o", "--remote"}, {"-f", "-d", "--foreground", "--debug"});
   if (args.help()) {
@@ -117,6 +151,7 @@ int run_mount(int argc, char** argv) {
   if (auto r = args.value("--remote")) opts.remote_url = *r;
   if (opts.remote_url.empty())
     if (const char* env = getenv("DOCFS_REMOTE"); env && *env) opts.remote_url = env;
+  if (interop::looks_like_jina_dam(opts.store_dir)) return mount_jina_dam(opts, args.has("--remote"));
   return fs::run_mount(opts);
 }
 

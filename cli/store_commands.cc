@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/args.h"
+#include "cli/jina_dam_view.h"
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/error.h"
@@ -23,9 +24,8 @@
 namespace docfs::cli {
 namespace {
 
-std::unique_ptr<Store> open_reader(const std::string& dir) {
-  return Store::open(dir, OpenOptions{.create = false, .read_only = true});
-}
+// A Jina DocumentArrayMemmap directory is read through a private converted copy.
+std::unique_ptr<Store> open_reader(const std::string& dir) { return open_store_for_reading(dir); }
 
 std::unique_ptr<Store> open_writer(const std::string& dir) {
   return Store::open(dir, OpenOptions{.create = false, .read_only = false});
@@ -154,9 +154,10 @@ int cmd_put(int argc, char** argv) {
 // ---------------------------------------------------------------- get
 
 // `docfs get --json` / `--field F`: the whole typed record, or one field of it, as JSON.
-int print_record(const Store& store, const std::string& id, const std::optional<std::string>& field) {
+int print_record(const Store& store, const std::string& where, const std::string& id,
+                 const std::optional<std::string>& field) {
   auto doc = store.get(id);
-  if (!doc) throw UsageError(ENOENT, "no document '" + id + "' in " + store.dir());
+  if (!doc) throw UsageError(ENOENT, "no document '" + id + "' in " + where);
   nlohmann::json j = interop::document_to_json(*doc, true);
   if (field) {
     std::string key = *field == "metadata" ? "_metadata" : *field;
@@ -176,9 +177,9 @@ int cmd_get(int argc, char** argv) {
   a.expect_positional(2, 2);
   auto store = open_reader(a.positional()[0]);
   const std::string& id = a.positional()[1];
-  if (a.has("--json") || a.value("--field")) return print_record(*store, id, a.value("--field"));
+  if (a.has("--json") || a.value("--field")) return print_record(*store, a.positional()[0], id, a.value("--field"));
   auto ref = store->content(id);
-  if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
+  if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + a.positional()[0]);
   File out = a.value("-o") ? File::open(*a.value("-o"), O_WRONLY | O_CREAT | O_TRUNC, 0644)
                            : File(::dup(STDOUT_FILENO), "standard output");
   struct stat st;
@@ -244,6 +245,28 @@ int cmd_mv(int argc, char** argv) {
 int cmd_stat(int argc, char** argv) {
   Args a(argc, argv, {}, {"-h", "--json"});
   a.expect_positional(1, 2);
+  if (a.positional().size() == 1 && interop::looks_like_jina_dam(a.positional()[0])) {
+    interop::JinaDamInfo i = interop::inspect_jina_dam(a.positional()[0]);
+    for (const std::string& w : i.warnings) std::cerr << "docfs stat: " << a.positional()[0] << ": " << w << "\n";
+    if (a.has("--json")) {
+      std::cout << nlohmann::json{{"format", "jina-dam"}, {"key_length", i.key_length}, {"rows", i.rows},
+                                  {"documents", i.live}, {"tombstones", i.tombstones}, {"superseded", i.superseded},
+                                  {"truncated_ids", i.truncated_ids}, {"damaged_rows", i.bad_rows},
+                                  {"torn_tail_bytes", i.torn_tail_bytes}}
+                       .dump(2)
+                << "\n";
+      return kExitOk;
+    }
+    std::cout << "format         Jina DocumentArrayMemmap (read only)\n"
+              << "key length     " << i.key_length << "\n"
+              << "documents      " << i.live << "\n"
+              << "header rows    " << i.rows << "\n"
+              << "tombstones     " << i.tombstones << "\n"
+              << "superseded     " << i.superseded << "\n"
+              << "long ids       " << i.truncated_ids << " (longer than the key length)\n"
+              << "damaged rows   " << i.bad_rows << "\n";
+    return kExitOk;
+  }
   auto store = open_reader(a.positional()[0]);
   const bool h = a.has("-h");
   if (a.positional().size() == 1) {
@@ -266,7 +289,7 @@ int cmd_stat(int argc, char** argv) {
   const std::string& id = a.positional()[1];
   auto m = store->meta(id);
   auto st = store->stat(id);
-  if (!m || !st) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
+  if (!m || !st) throw UsageError(ENOENT, "no document '" + id + "' in " + a.positional()[0]);
   if (a.has("--json")) {
     nlohmann::json j{{"id", id}, {"size", st->size}, {"mode", st->mode}, {"uid", st->uid},
                      {"gid", st->gid}, {"mtime_ns", st->mtime_ns}, {"ctime_ns", st->ctime_ns},
