@@ -269,7 +269,7 @@ int export_jina_dam(Store& store, const std::vector<std::string>& ids, const Arg
 }
 
 int cmd_export(int argc, char** argv) {
-  Args a(argc, argv, {"-o", "--format", "--compress", "--protocol", "--key-length"}, {});
+  Args a(argc, argv, {"-o", "--format", "--compress", "--protocol", "--key-length", "--dam-key-length"}, {});
   a.expect_positional(1, 1);
   const bool jina_dam = a.value("--format") == std::optional<std::string>("jina-dam");
   interop::SinkOptions opt;
@@ -282,7 +282,9 @@ int cmd_export(int argc, char** argv) {
     if (*p != "jsonschema" && *p != "protobuf") throw CliUsageError("--protocol is jsonschema or protobuf");
     opt.protobuf_json = *p == "protobuf";
   }
-  auto store = open_store_for_reading(a.positional()[0]);
+  std::optional<int> dam_key_length;  // reading a DAM whose key length must be forced
+  if (auto k = a.value("--dam-key-length")) dam_key_length = static_cast<int>(parse_size(*k));
+  auto store = open_store_for_reading(a.positional()[0], dam_key_length);
   std::vector<std::string> ids;
   for (std::string& id : store->ids())
     if (auto st = store->stat(id); st && !st->is_directory_marker()) ids.push_back(std::move(id));
@@ -323,7 +325,8 @@ std::vector<Command> interop_commands() {
   return {
       {"export", "write a store in DocArray's formats (JSON, binary stream, protobuf-array)",
        "usage: docfs export STORE [-o FILE] [--format F] [--compress C] [--protocol P] [--key-length N]\n\n"
-       "STORE is a docfs store or a Jina DocumentArrayMemmap directory (read only).\n"
+       "STORE is a docfs store or a Jina DocumentArrayMemmap directory (read only; its key\n"
+       "length detected unless --dam-key-length N).\n"
        "  --format F    json (default; DocArray v0 to_json/from_json), jsonl (one document per\n"
        "                line, Jina's save_json), stream (DocArray's to_bytes/save_binary with\n"
        "                protocol='protobuf'), protobuf-array (save_binary protocol='protobuf-array')\n"

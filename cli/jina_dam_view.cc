@@ -58,11 +58,11 @@ interop::JinaDamInfo convert_jina_dam(const std::string& dam_dir, const std::str
   return info;
 }
 
-std::unique_ptr<Store> open_store_for_reading(const std::string& dir) {
-  if (!interop::looks_like_jina_dam(dir)) return Store::open(dir, OpenOptions{.create = false, .read_only = true});
+std::unique_ptr<Store> open_store_for_reading(const std::string& dir, std::optional<int> key_length) {
+  if (!key_length && !interop::looks_like_jina_dam(dir)) return Store::open(dir, OpenOptions{.create = false, .read_only = true});
   const std::string copy = make_private_dir("docfs-jina");
   try {
-    convert_jina_dam(dir, copy, std::nullopt, std::cerr);
+    convert_jina_dam(dir, copy, key_length, std::cerr);
     auto store = Store::open(copy, OpenOptions{.create = false, .read_only = true});
     remove_private_dir(copy);  // the store keeps header.bin and body.bin open
     return store;

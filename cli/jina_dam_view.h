@@ -27,6 +27,6 @@ interop::JinaDamInfo convert_jina_dam(const std::string& dam_dir, const std::str
 
 // Store::open read-only; a Jina DAM directory is read through a private converted copy,
 // whose files are unlinked as soon as the store has them open.
-std::unique_ptr<Store> open_store_for_reading(const std::string& dir);
+std::unique_ptr<Store> open_store_for_reading(const std::string& dir, std::optional<int> key_length = std::nullopt);
 
 }  // namespace docfs::cli

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -38,8 +39,10 @@ std::string absolute(const std::string& path, const char* what) {
 
 std::string mount_source(const std::string& mountpoint);
 
-// Drops "nonempty" from -o lists (libfuse 3 no longer knows it; it lifts our own check).
-std::vector<std::string> without_nonempty(const std::vector<std::string>& lists, bool* nonempty) {
+// Drops "nonempty" from -o lists (libfuse 3 no longer knows it; it lifts our own check),
+// and "key_length=N" (a Jina DocumentArrayMemmap's key length, for us, not for libfuse).
+std::vector<std::string> without_nonempty(const std::vector<std::string>& lists, bool* nonempty,
+                                          std::optional<int>* key_length) {
   std::vector<std::string> out;
   for (const std::string& list : lists) {
     std::string kept, item;
@@ -47,6 +50,10 @@ std::vector<std::string> without_nonempty(const std::vector<std::string>& lists,
     while (std::getline(in, item, ',')) {
       if (item == "nonempty") {
         *nonempty = true;
+        continue;
+      }
+      if (item.rfind("key_length=", 0) == 0) {
+        *key_length = static_cast<int>(parse_size(item.substr(11)));
         continue;
       }
       kept += (kept.empty() ? "" : ",") + item;
@@ -104,7 +111,7 @@ void check_mount_prerequisites(const std::string& store, const std::string& moun
 // A Jina DocumentArrayMemmap is mounted read-only from a private docfs store converted from
 // it now (reading only), outside DAMDIR; the daemon unlinks the copy's files once open and
 // removes its directory at unmount. A read-write mount is refused with the Jina message.
-int mount_jina_dam(fs::MountOptions opts, bool remote) {
+int mount_jina_dam(fs::MountOptions opts, bool remote, std::optional<int> key_length) {
   if (!opts.read_only) throw ForeignStoreError(opts.store_dir, opts.store_dir + " is a Jina DocumentArrayMemmap");
   if (remote) throw UsageError(EINVAL, "a Jina DocumentArrayMemmap mount has no remote (it is read-only)");
   opts.remote_url.clear();
@@ -112,7 +119,7 @@ int mount_jina_dam(fs::MountOptions opts, bool remote) {
   const std::string copy = make_private_dir("docfs-jina-mount");
   try {
     auto t0 = std::chrono::steady_clock::now();
-    interop::JinaDamInfo info = convert_jina_dam(dam, copy, std::nullopt, std::cerr);
+    interop::JinaDamInfo info = convert_jina_dam(dam, copy, key_length, std::cerr);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     fprintf(stderr, "docfs mount: %s: Jina DocumentArrayMemmap (key length %d, %llu documents), served read-only "
             "from a copy converted in %.2f s\n", dam.c_str(), info.key_length,
@@ -140,7 +147,8 @@ int run_mount(int argc, char** argv) {
   }
   args.expect_positional(2, 2);
   bool nonempty = false;
-  std::vector<std::string> option_lists = without_nonempty(args.values("-o"), &nonempty);
+  std::optional<int> key_length;
+  std::vector<std::string> option_lists = without_nonempty(args.values("-o"), &nonempty, &key_length);
   check_mount_prerequisites(args.positional()[0], args.positional()[1], nonempty);
   fs::MountOptions opts;
   opts.store_dir = absolute(args.positional()[0], "store");
@@ -151,7 +159,8 @@ int run_mount(int argc, char** argv) {
   if (auto r = args.value("--remote")) opts.remote_url = *r;
   if (opts.remote_url.empty())
     if (const char* env = getenv("DOCFS_REMOTE"); env && *env) opts.remote_url = env;
-  if (interop::looks_like_jina_dam(opts.store_dir)) return mount_jina_dam(opts, args.has("--remote"));
+  if (key_length || interop::looks_like_jina_dam(opts.store_dir))
+    return mount_jina_dam(opts, args.has("--remote"), key_length);
   return fs::run_mount(opts);
 }
 
@@ -267,6 +276,8 @@ std::vector<Command> mount_commands() {
        "\n"
        "Shows every document of STORE as a file under MOUNTPOINT; ids with '/' are\n"
        "nested directories. Returns once the mount is ready (the daemon stays behind).\n"
+       "A Jina DocumentArrayMemmap directory mounts with -o ro only: it is served from a private\n"
+       "docfs copy converted now (outside it; removed at unmount); nothing is written into it.\n"
        "\n"
        "  -f          stay in the foreground, log to stderr\n"
        "  -d          log every request (implies -f)\n"
@@ -288,6 +299,7 @@ std::vector<Command> mount_commands() {
        "      remote_endpoint=URL  S3 endpoint for the remote (else AWS_ENDPOINT_URL)\n"
        "      remote_ttl=S         revalidate cached keys / the key list every S s (default 5)\n"
        "      push_delay=S         push a changed key after S s without changes (default 2)\n"
+       "      key_length=N         a Jina DocumentArrayMemmap's key length (default: detected)\n"
        "  Other options are passed to FUSE (nosuid, nodev, max_read=, ...).\n"
        "\n"
        "Unmount with `docfs umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT`, or SIGTERM.\n"

@@ -347,14 +347,14 @@ class JinaDamSource : public DocumentSource {
 
 }  // namespace
 
-bool looks_like_jina_dam(const std::string& dir) {
+bool looks_like_jina_dam(const std::string& dir, std::optional<int> key_length) {
   struct stat h, b;
   if (::stat((dir + "/header.bin").c_str(), &h) != 0 || ::stat((dir + "/body.bin").c_str(), &b) != 0) return false;
   if (!S_ISREG(h.st_mode) || !S_ISREG(b.st_mode)) return false;
   if (starts_with_docfs_magic(dir + "/header.bin") || starts_with_docfs_magic(dir + "/body.bin")) return false;
   try {
     uint64_t body_size;
-    read_layout(dir, std::nullopt, &body_size);
+    read_layout(dir, key_length, &body_size);
     return true;
   } catch (const Error&) {
     return false;

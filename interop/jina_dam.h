@@ -28,7 +28,7 @@ struct JinaDamInfo {
 // True when `dir` holds header.bin and body.bin that are not docfs's (no DOCFS magic) and
 // header.bin reads, for some key length, as mostly well-formed rows (a damaged DAM with a
 // torn tail or a few bad rows is still one). Reads only.
-bool looks_like_jina_dam(const std::string& dir);
+bool looks_like_jina_dam(const std::string& dir, std::optional<int> key_length = std::nullopt);
 
 // Detects the key length (or checks `key_length`), reads the header and the ids. Throws
 // UsageError saying why the directory is not a DAM Jina could open.

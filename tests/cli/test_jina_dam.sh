@@ -81,6 +81,9 @@ cmp "$work/out.jsonl" "$work/out2.jsonl" || fail "documents changed through expo
 for id in $("$DOCFS" ls "$work/s"); do
   cmp <("$DOCFS" get "$work/s" "$id" --json) <("$DOCFS" get "$work/s2" "$id" --json) || fail "round trip: $id differs"
 done
+cmp <("$DOCFS" ls "$work/back" --key-length 60) "$work/ls.dam" || fail "ls --key-length 60"
+set +e; out=$("$DOCFS" ls "$work/back" --key-length 59 2>&1); rc=$?; set -e
+[[ $rc == 1 ]] && grep -q "does not read as a Jina DAM with key length 59" <<<"$out" || fail "ls --key-length 59: $out"
 # An empty DIR is fine, a non-empty one and a truncating key length are refused.
 mkdir "$work/empty"; "$DOCFS" export "$work/s" --format jina-dam -o "$work/empty" >/dev/null
 [[ -s $work/empty/header.bin ]] || fail "export into an empty directory"
