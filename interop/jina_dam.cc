@@ -66,6 +66,22 @@ int64_t le64(const char* b) {
   return static_cast<int64_t>(v);
 }
 
+// What utf32_id accepts, and not empty, without building the string.
+bool utf32_id_ok(const char* b, int key_length) {
+  bool ended = false;
+  for (int i = 0; i < key_length; ++i) {
+    uint32_t c = static_cast<unsigned char>(b[4 * i]) | static_cast<unsigned char>(b[4 * i + 1]) << 8 |
+                 static_cast<unsigned char>(b[4 * i + 2]) << 16 | static_cast<uint32_t>(static_cast<unsigned char>(b[4 * i + 3])) << 24;
+    if (c == 0) {
+      if (i == 0) return false;
+      ended = true;
+    } else if (ended || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // UTF-32LE code points to UTF-8; nullopt when one is not a valid code point or a NUL
 // is followed by something else (numpy pads with NULs only at the end).
 std::optional<std::string> utf32_id(const char* b, int key_length) {
@@ -147,16 +163,18 @@ Fit fit(const std::string& header, uint64_t body_size, int key_length, bool give
   f.tail = header.size() % row;
   int64_t last_end = 0;
   for (size_t i = 0; i < f.full; ++i) {
-    bool id_ok;
-    Row r = row_at(header, i * row, key_length, &id_ok);
-    if (id_ok && well_formed(r)) {
+    // The offsets first and the id without building it: this runs for every key length.
+    const char* b = header.data() + i * row;
+    Row r{"", le64(b + 4 * key_length), le64(b + 4 * key_length + 8), le64(b + 4 * key_length + 16)};
+    const bool offsets_ok = r.tombstone() || (r.p >= 0 && r.p % kPageSize == 0 && r.r >= 0 && r.r < kPageSize && r.rl > r.r);
+    if (offsets_ok && utf32_id_ok(b, key_length)) {
       ++f.good;
       if (inside(r, body_size)) ++f.in_body;
       if (!r.tombstone()) {
         if (r.p + r.r == last_end) ++f.chained;
         last_end = r.p + r.rl;
       }
-    } else if (give_up_early && i + 1 - f.good > 16 && (i + 1 - f.good) > f.good) {
+    } else if (give_up_early && i + 1 - f.good > 4 && (i + 1 - f.good) > f.good) {
       f.good = 0;  // clearly not this key length: stop reading
       return f;
     }
