@@ -77,6 +77,8 @@ printf '%-44s %12s %12s\n' "" "Jina DAM" "docfs store"
 printf '%-44s %12.2f %12.2f\n' "mount -o ro (s)" "$dam_mount" "$st_mount"
 printf '%-44s %12.2f %12.2f\n' "ls -lR of every file (s)" "$dam_ls" "$st_ls"
 printf '%-44s %12s %12s\n' "files listed" "$dam_files" "$st_files"
+copy_mb=$(echo "($(stat -c %s "$work/store/body.bin") + $(stat -c %s "$work/store/header.bin")) / 1000000" | bc -l)
+printf '%-44s %12.1f %12s\n' "temporary space of the mount's copy (MB)" "$copy_mb" "0"
 printf '%-44s %12.0f %12s\n' "import DAM -> docfs store (docs/s)" "$(echo "$live / $import_s" | bc -l)" "-"
 printf '%-44s %12.1f %12s\n' "import DAM -> docfs store (MB/s of body.bin)" "$(echo "$body_mb / $import_s" | bc -l)" "-"
 printf '%-44s %12s %12.0f\n' "export docfs store -> DAM (docs/s)" "-" "$(echo "$DOCS / $export_s" | bc -l)"
