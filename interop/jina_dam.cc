@@ -295,6 +295,10 @@ class JinaDamSource : public DocumentSource {
                                " bytes (from byte " + std::to_string(info_.rows * row_size_) +
                                ") are not a whole row of " + std::to_string(row_size_) + " bytes; ignored");
     }
+    struct stat st;
+    if (::stat((dir + "/embeddings.bin").c_str(), &st) == 0)
+      info_.warnings.push_back("embeddings.bin is present (a later Jina 2.x writes one); docfs does not read it: "
+                               "each document's embedding comes from its own record in body.bin");
     rows_ = std::move(layout.rows);
     bad_ = std::move(layout.bad);
     // Which row wins for each full id: the last one, as Jina's reopen keeps the last row

@@ -121,6 +121,9 @@ PY
 grep -q "header row 3 at header.bin byte 504: it points at body.bin bytes 1099511627776..1099511627826, past its end" "$work/ls.bad.err" \
   || fail "row past body.bin: $(cat "$work/ls.bad.err")"
 grep -q "header row 4 at header.bin byte 672, body.bin bytes" "$work/ls.bad.err" || fail "bad protobuf: $(cat "$work/ls.bad.err")"
+touch "$bad/embeddings.bin"
+out=$("$DOCFS" ls "$bad" 2>&1 >/dev/null)
+grep -q "embeddings.bin is present" <<<"$out" || fail "embeddings.bin not mentioned: $out"
 "$DOCFS" init "$work/s3" >/dev/null
 set +e; out=$("$DOCFS" import "$work/s3" "$bad" 2>&1); rc=$?; set -e
 [[ $rc == 1 ]] && grep -q "header row 3" <<<"$out" || fail "import of a damaged DAM: $out"
