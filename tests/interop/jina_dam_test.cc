@@ -186,6 +186,38 @@ TEST(DamagedDam, TornTailRowPastBodyAndBadProtobufAreNamed) {
   EXPECT_NE(bad[1].find("header row 4 at header.bin byte 672, body.bin bytes 248..310"), std::string::npos) << bad[1];
 }
 
+// Jina 2.0.x itself: ids cut to key_length in the header, so two long ids can share a
+// header id. docfs goes by the full id inside each protobuf: two documents.
+TEST(JinaDamReader, HeaderIdsThatCollideButFullIdsDifferAreTwoDocuments) {
+  TempDir t;
+  std::string header, body;
+  for (const char* tail : {"1", "2", "1"}) {  // the third row updates the first id
+    Document d;
+    d.meta.id = std::string(40, 'a') + tail;
+    d.content = std::string("content ") + tail + std::to_string(header.size());
+    std::string rec = document_to_proto(d, ProtoSchema::kJina2);
+    std::string row;
+    for (int i = 0; i < 36; ++i) row += std::string("a\0\0\0", 4);  // the id cut to 36
+    const int64_t start = static_cast<int64_t>(body.size()), p = start / 4096 * 4096, r = start % 4096,
+                  rl = r + static_cast<int64_t>(rec.size());
+    for (int64_t v : {p, r, rl}) row += std::string(reinterpret_cast<const char*>(&v), 8);
+    header += row;
+    body += rec;
+  }
+  spit(t.path() + "/header.bin", header);
+  spit(t.path() + "/body.bin", body);
+  JinaDamInfo info;
+  auto docs = read_all(*jina_dam_source(t.path(), std::nullopt, &info));
+  EXPECT_EQ(info.key_length, 36);
+  EXPECT_EQ(info.live, 2u);
+  EXPECT_EQ(info.superseded, 1u);
+  EXPECT_EQ(info.truncated_ids, 2u);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0].meta.id, std::string(40, 'a') + "2");
+  EXPECT_EQ(docs[1].meta.id, std::string(40, 'a') + "1");
+  EXPECT_EQ(docs[1].content, "content 1336");  // the later row of that id
+}
+
 TEST(DamagedDam, GarbageIsNotADam) {
   TempDir t;
   spit(t.path() + "/header.bin", std::string(1000, '\x7f'));
