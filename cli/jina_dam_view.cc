@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -61,13 +62,17 @@ interop::JinaDamInfo convert_jina_dam(const std::string& dam_dir, const std::str
 std::unique_ptr<Store> open_store_for_reading(const std::string& dir, std::optional<int> key_length) {
   if (!key_length && !interop::looks_like_jina_dam(dir)) return Store::open(dir, OpenOptions{.create = false, .read_only = true});
   const std::string copy = make_private_dir("docfs-jina");
+  // Warnings wait until the copy is gone: a closed stderr (SIGPIPE) must not leave it behind.
+  std::ostringstream warnings;
   try {
-    convert_jina_dam(dir, copy, key_length, std::cerr);
+    convert_jina_dam(dir, copy, key_length, warnings);
     auto store = Store::open(copy, OpenOptions{.create = false, .read_only = true});
     remove_private_dir(copy);  // the store keeps header.bin and body.bin open
+    std::cerr << warnings.str();
     return store;
   } catch (...) {
     remove_private_dir(copy);
+    std::cerr << warnings.str();
     throw;
   }
 }
