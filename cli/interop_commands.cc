@@ -1,5 +1,6 @@
 // docfs import and export: documents in and out of a store in DocArray's and Jina's own
 // formats (interop/document_io.h), streamed one document at a time.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +15,9 @@
 #include "core/store.h"
 #include "core/store_format.h"
 #include "interop/document_io.h"
+#include "cli/jina_dam_view.h"
 #include "interop/jina_dam.h"
+#include "interop/jina_dam_writer.h"
 
 namespace docfs::cli {
 namespace {
@@ -26,8 +29,9 @@ using interop::Format;
 Format format_option(const Args& a, Format fallback) {
   auto name = a.value("--format");
   if (!name) return fallback;
+  if (*name == "jina-dam") return Format::kAuto;  // a directory: recognized by its layout
   auto f = interop::parse_format(*name);
-  if (!f) throw CliUsageError("unknown --format '" + *name + "' (json, jsonl, stream, protobuf-array)");
+  if (!f) throw CliUsageError("unknown --format '" + *name + "' (json, jsonl, stream, protobuf-array, jina-dam)");
   return *f;
 }
 
@@ -85,7 +89,10 @@ bool is_directory(const std::string& path) {
 void report_dam(const std::string& dir, const interop::JinaDamInfo& i) {
   std::cout << dir << ": Jina DocumentArrayMemmap, key length " << i.key_length << ": " << i.rows << " header rows, "
             << i.live << " live documents, " << i.tombstones << " deleted (tombstone rows), " << i.superseded
-            << " superseded rows, " << i.truncated_ids << " ids longer than the key length (full ids kept)\n";
+            << " superseded rows, " << i.truncated_ids << " ids longer than the key length (full ids kept)";
+  if (i.bad_rows) std::cout << ", " << i.bad_rows << " damaged rows";
+  std::cout << "\n";
+  for (const std::string& w : i.warnings) std::cerr << "docfs import: " << dir << ": " << w << "\n";
 }
 
 template <class Fn, class OnBad>
@@ -143,6 +150,9 @@ int cmd_import(int argc, char** argv) {
   if (auto k = a.value("--key-length")) key_length = static_cast<int>(parse_size(*k));
   std::vector<std::unique_ptr<InputFile>> files;
   for (size_t i = 1; i < a.positional().size(); ++i)
+    if (a.value("--format") == std::optional<std::string>("jina-dam") && !is_directory(a.positional()[i]))
+      throw CliUsageError("--format jina-dam reads a DocumentArrayMemmap directory; " + a.positional()[i] + " is not one");
+  for (size_t i = 1; i < a.positional().size(); ++i)
     files.push_back(std::make_unique<InputFile>(a.positional()[i], !skip_bad));
 
   if (!skip_bad) {
@@ -187,22 +197,99 @@ int cmd_import(int argc, char** argv) {
   return kExitOk;
 }
 
+// DIR must not exist or be an empty directory: an export never mixes with other files.
+void require_fresh_output_dir(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw IoError(errno, "stat " + dir);
+  }
+  if (!S_ISDIR(st.st_mode)) throw UsageError(EEXIST, dir + " exists and is not a directory");
+  if (DIR* d = ::opendir(dir.c_str())) {
+    bool empty = true;
+    while (dirent* e = ::readdir(d))
+      if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") empty = false;
+    ::closedir(d);
+    if (!empty) throw UsageError(ENOTEMPTY, dir + " is not empty (export --format jina-dam writes a new directory)");
+  }
+}
+
+// A Jina DocumentArrayMemmap directory, written beside DIR and renamed into place.
+int export_jina_dam(Store& store, const std::vector<std::string>& ids, const Args& a) {
+  auto out = a.value("-o");
+  if (!out || *out == "-") throw CliUsageError("--format jina-dam writes a directory: give it with -o DIR");
+  std::string dir = *out;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  require_fresh_output_dir(dir);
+  // Jina finds a document by its id cut to key_length: every id must fit whole.
+  size_t longest = 0;
+  std::string longest_id;
+  for (const std::string& id : ids)
+    if (size_t n = interop::id_code_points(id); n > longest) longest = n, longest_id = id;
+  int key_length = std::max<int>(interop::kJinaDefaultKeyLength, static_cast<int>(std::min<size_t>(longest, 4096)));
+  if (auto k = a.value("--key-length")) {
+    key_length = static_cast<int>(parse_size(*k));
+    if (key_length < 1 || key_length > 4096) throw CliUsageError("--key-length is 1..4096");
+    if (longest > static_cast<size_t>(key_length))
+      throw UsageError(EINVAL, "--key-length " + std::to_string(key_length) + " would truncate id '" + longest_id +
+                                   "' (" + std::to_string(longest) + " characters); Jina would no longer find it. Use --key-length " +
+                                   std::to_string(longest) + " or more");
+  }
+  if (longest > 4096) throw UsageError(EINVAL, "id '" + longest_id.substr(0, 64) + "...' is longer than 4096 characters");
+  const size_t slash = dir.rfind('/');
+  std::string tmp = (slash == std::string::npos ? std::string(".") : dir.substr(0, slash + 1)) + ".docfs-export-XXXXXX";
+  if (slash == 0) tmp = "/.docfs-export-XXXXXX";
+  if (!::mkdtemp(tmp.data())) throw IoError(errno, "create " + tmp);
+  uint64_t written = 0, bytes = 0;
+  try {
+    ::chmod(tmp.c_str(), 0755);
+    interop::JinaDamWriter w(tmp, key_length);
+    for (const std::string& id : ids) {
+      auto doc = store.get(id);
+      if (!doc) throw UsageError(ENOENT, "document " + id + " vanished during export");
+      try {
+        w.append(*doc);
+      } catch (const UsageError& e) {
+        throw UsageError(e.error_code(), "document '" + id + "': " + e.what());
+      }
+    }
+    w.finish();
+    written = w.documents(), bytes = w.body_bytes();
+    ::rmdir(dir.c_str());  // an empty DIR makes way; a non-empty one makes rename fail
+    if (::rename(tmp.c_str(), dir.c_str()) != 0) throw IoError(errno, "rename " + tmp + " to " + dir);
+  } catch (...) {
+    remove_private_dir(tmp);
+    throw;
+  }
+  std::cout << "wrote " << written << " documents (" << bytes << " bytes of body.bin) to " << dir
+            << " as a Jina DocumentArrayMemmap, key length " << key_length << "; Jina needs "
+            << "DocumentArrayMemmap('" << dir << "', key_length=" << key_length << ")"
+            << (key_length == interop::kJinaDefaultKeyLength ? " (its default)" : "") << "\n";
+  return kExitOk;
+}
+
 int cmd_export(int argc, char** argv) {
-  Args a(argc, argv, {"-o", "--format", "--compress", "--protocol"}, {});
+  Args a(argc, argv, {"-o", "--format", "--compress", "--protocol", "--key-length", "--dam-key-length"}, {});
   a.expect_positional(1, 1);
+  const bool jina_dam = a.value("--format") == std::optional<std::string>("jina-dam");
   interop::SinkOptions opt;
-  opt.format = format_option(a, Format::kJson);
-  if (opt.format == Format::kAuto) throw CliUsageError("export needs a --format (json, jsonl, stream, protobuf-array)");
+  if (!jina_dam) opt.format = format_option(a, Format::kJson);
+  if (opt.format == Format::kAuto)
+    throw CliUsageError("export needs a --format (json, jsonl, stream, protobuf-array, jina-dam)");
+  if (a.value("--key-length") && !jina_dam) throw CliUsageError("--key-length goes with --format jina-dam");
   opt.compression = compression_option(a).value_or(Compression::kNone);
   if (auto p = a.value("--protocol")) {
     if (*p != "jsonschema" && *p != "protobuf") throw CliUsageError("--protocol is jsonschema or protobuf");
     opt.protobuf_json = *p == "protobuf";
   }
-  auto store = Store::open(a.positional()[0], OpenOptions{.create = false, .read_only = true});
+  std::optional<int> dam_key_length;  // reading a DAM whose key length must be forced
+  if (auto k = a.value("--dam-key-length")) dam_key_length = static_cast<int>(parse_size(*k));
+  auto store = open_store_for_reading(a.positional()[0], dam_key_length);
   std::vector<std::string> ids;
   for (std::string& id : store->ids())
     if (auto st = store->stat(id); st && !st->is_directory_marker()) ids.push_back(std::move(id));
   opt.count = ids.size();
+  if (jina_dam) return export_jina_dam(*store, ids, a);
 
   auto write_all = [&](std::ostream& os) {
     auto out = interop::output_to(os);
@@ -237,13 +324,19 @@ int cmd_export(int argc, char** argv) {
 std::vector<Command> interop_commands() {
   return {
       {"export", "write a store in DocArray's formats (JSON, binary stream, protobuf-array)",
-       "usage: docfs export STORE [-o FILE] [--format F] [--compress C] [--protocol P]\n\n"
+       "usage: docfs export STORE [-o FILE] [--format F] [--compress C] [--protocol P] [--key-length N]\n\n"
+       "STORE is a docfs store or a Jina DocumentArrayMemmap directory (read only; its key\n"
+       "length detected unless --dam-key-length N).\n"
        "  --format F    json (default; DocArray v0 to_json/from_json), jsonl (one document per\n"
        "                line, Jina's save_json), stream (DocArray's to_bytes/save_binary with\n"
        "                protocol='protobuf'), protobuf-array (save_binary protocol='protobuf-array')\n"
        "  --compress C  stream: per document; protobuf-array: the whole file. none (default),\n"
        "                gzip, zlib, bz2, lzma, lz4\n"
-       "  --protocol P  json: jsonschema (default) or protobuf (to_json(protocol='protobuf'))\n\n"
+       "  --protocol P  json: jsonschema (default) or protobuf (to_json(protocol='protobuf'))\n"
+       "  --format jina-dam -o DIR [--key-length N]: a Jina 2.x DocumentArrayMemmap directory\n"
+       "                (DIR new or empty); key length = max(36, longest id) unless N is given,\n"
+       "                refused if N would truncate an id. Open it with\n"
+       "                DocumentArrayMemmap(DIR, key_length=N) as the output says.\n\n"
        "Every field of every document (tags typed, embeddings with their dtype, chunks, matches,\n"
        "scores), sorted by id; directories are left out. Streamed: memory stays at one document.\n",
        cmd_export},

@@ -60,7 +60,8 @@ std::string describe_foreign_store(const ForeignStoreError& e) {
     what += " (key length " + std::to_string(info.key_length) + ", " + std::to_string(info.live) + " documents)";
   } catch (const std::exception&) {
   }
-  return e.dir() + ": " + what + "; docfs writes nothing into it. Convert it (reading only) with: docfs import NEWSTORE " +
+  return e.dir() + ": " + what + "; docfs writes nothing into it. Read it in place with docfs ls/get/stat/export, mount it "
+         "with -o ro (docfs mount " + e.dir() + " MNT -o ro), or convert it (reading only) with: docfs import NEWSTORE " +
          e.dir();
 }
 

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -19,10 +21,12 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/jina_dam_view.h"
 #include "core/error.h"
 #include "core/store.h"
 #include "fs/daemon.h"
 #include "fs/options.h"
+#include "interop/jina_dam.h"
 
 namespace docfs::cli {
 namespace {
@@ -35,8 +39,10 @@ std::string absolute(const std::string& path, const char* what) {
 
 std::string mount_source(const std::string& mountpoint);
 
-// Drops "nonempty" from -o lists (libfuse 3 no longer knows it; it lifts our own check).
-std::vector<std::string> without_nonempty(const std::vector<std::string>& lists, bool* nonempty) {
+// Drops "nonempty" from -o lists (libfuse 3 no longer knows it; it lifts our own check),
+// and "key_length=N" (a Jina DocumentArrayMemmap's key length, for us, not for libfuse).
+std::vector<std::string> without_nonempty(const std::vector<std::string>& lists, bool* nonempty,
+                                          std::optional<int>* key_length) {
   std::vector<std::string> out;
   for (const std::string& list : lists) {
     std::string kept, item;
@@ -44,6 +50,10 @@ std::vector<std::string> without_nonempty(const std::vector<std::string>& lists,
     while (std::getline(in, item, ',')) {
       if (item == "nonempty") {
         *nonempty = true;
+        continue;
+      }
+      if (item.rfind("key_length=", 0) == 0) {
+        *key_length = static_cast<int>(parse_size(item.substr(11)));
         continue;
       }
       kept += (kept.empty() ? "" : ",") + item;
@@ -98,6 +108,37 @@ void check_mount_prerequisites(const std::string& store, const std::string& moun
     throw UsageError(ENOENT, "fusermount3 is not installed: install the fuse3 package (apt-get install fuse3)");
 }
 
+// A Jina DocumentArrayMemmap is mounted read-only from a private docfs store converted from
+// it now (reading only), outside DAMDIR; the daemon unlinks the copy's files once open and
+// removes its directory at unmount. A read-write mount is refused with the Jina message.
+int mount_jina_dam(fs::MountOptions opts, bool remote, std::optional<int> key_length) {
+  if (!opts.read_only) throw ForeignStoreError(opts.store_dir, opts.store_dir + " is a Jina DocumentArrayMemmap");
+  if (remote) throw UsageError(EINVAL, "a Jina DocumentArrayMemmap mount has no remote (it is read-only)");
+  opts.remote_url.clear();
+  const std::string dam = opts.store_dir;
+  const std::string copy = make_private_dir("docfs-jina-mount");
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    interop::JinaDamInfo info = convert_jina_dam(dam, copy, key_length, std::cerr);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fprintf(stderr, "docfs mount: %s: Jina DocumentArrayMemmap (key length %d, %llu documents), served read-only "
+            "from a copy converted in %.2f s\n", dam.c_str(), info.key_length,
+            static_cast<unsigned long long>(info.live), secs);
+    if (opts.fsname.empty()) opts.fsname = dam;
+    opts.store_dir = copy;
+    opts.store_is_private_copy = true;
+    const bool daemonized = !opts.foreground && !opts.debug;
+    int rc = fs::run_mount(opts);
+    // A daemon that started owns the copy now; otherwise (failed, or served in the
+    // foreground and unmounted) it is ours to remove.
+    if (rc != 0 || !daemonized) remove_private_dir(copy);
+    return rc;
+  } catch (...) {
+    remove_private_dir(copy);
+    throw;
+  }
+}
+
 int run_mount(int argc, char** argv) {
   Args args(argc, argv, {"-o", "--remote"}, {"-f", "-d", "--foreground", "--debug"});
   if (args.help()) {
@@ -106,7 +147,8 @@ int run_mount(int argc, char** argv) {
   }
   args.expect_positional(2, 2);
   bool nonempty = false;
-  std::vector<std::string> option_lists = without_nonempty(args.values("-o"), &nonempty);
+  std::optional<int> key_length;
+  std::vector<std::string> option_lists = without_nonempty(args.values("-o"), &nonempty, &key_length);
   check_mount_prerequisites(args.positional()[0], args.positional()[1], nonempty);
   fs::MountOptions opts;
   opts.store_dir = absolute(args.positional()[0], "store");
@@ -117,6 +159,8 @@ int run_mount(int argc, char** argv) {
   if (auto r = args.value("--remote")) opts.remote_url = *r;
   if (opts.remote_url.empty())
     if (const char* env = getenv("DOCFS_REMOTE"); env && *env) opts.remote_url = env;
+  if (key_length || interop::looks_like_jina_dam(opts.store_dir))
+    return mount_jina_dam(opts, args.has("--remote"), key_length);
   return fs::run_mount(opts);
 }
 
@@ -232,6 +276,8 @@ std::vector<Command> mount_commands() {
        "\n"
        "Shows every document of STORE as a file under MOUNTPOINT; ids with '/' are\n"
        "nested directories. Returns once the mount is ready (the daemon stays behind).\n"
+       "A Jina DocumentArrayMemmap directory mounts with -o ro only: it is served from a private\n"
+       "docfs copy converted now (outside it; removed at unmount); nothing is written into it.\n"
        "\n"
        "  -f          stay in the foreground, log to stderr\n"
        "  -d          log every request (implies -f)\n"
@@ -253,6 +299,7 @@ std::vector<Command> mount_commands() {
        "      remote_endpoint=URL  S3 endpoint for the remote (else AWS_ENDPOINT_URL)\n"
        "      remote_ttl=S         revalidate cached keys / the key list every S s (default 5)\n"
        "      push_delay=S         push a changed key after S s without changes (default 2)\n"
+       "      key_length=N         a Jina DocumentArrayMemmap's key length (default: detected)\n"
        "  Other options are passed to FUSE (nosuid, nodev, max_read=, ...).\n"
        "\n"
        "Unmount with `docfs umount MOUNTPOINT`, `fusermount3 -u MOUNTPOINT`, or SIGTERM.\n"

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/args.h"
+#include "cli/jina_dam_view.h"
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/error.h"
@@ -23,8 +24,12 @@
 namespace docfs::cli {
 namespace {
 
-std::unique_ptr<Store> open_reader(const std::string& dir) {
-  return Store::open(dir, OpenOptions{.create = false, .read_only = true});
+// A Jina DocumentArrayMemmap directory is read through a private converted copy
+// (--key-length N forces its key length).
+std::unique_ptr<Store> open_reader(const Args& a) {
+  std::optional<int> key_length;
+  if (auto k = a.value("--key-length")) key_length = static_cast<int>(parse_size(*k));
+  return open_store_for_reading(a.positional()[0], key_length);
 }
 
 std::unique_ptr<Store> open_writer(const std::string& dir) {
@@ -80,9 +85,9 @@ int cmd_init(int argc, char** argv) {
 // ---------------------------------------------------------------- ls
 
 int cmd_ls(int argc, char** argv) {
-  Args a(argc, argv, {}, {"-l", "-h", "--json"});
+  Args a(argc, argv, {"--key-length"}, {"-l", "-h", "--json"});
   a.expect_positional(1, 1);
-  auto store = open_reader(a.positional()[0]);
+  auto store = open_reader(a);
   std::vector<std::pair<std::string, Stat>> docs;
   store->for_each([&](std::string_view id, const Stat& st) { docs.emplace_back(id, st); });
   std::sort(docs.begin(), docs.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -154,9 +159,10 @@ int cmd_put(int argc, char** argv) {
 // ---------------------------------------------------------------- get
 
 // `docfs get --json` / `--field F`: the whole typed record, or one field of it, as JSON.
-int print_record(const Store& store, const std::string& id, const std::optional<std::string>& field) {
+int print_record(const Store& store, const std::string& where, const std::string& id,
+                 const std::optional<std::string>& field) {
   auto doc = store.get(id);
-  if (!doc) throw UsageError(ENOENT, "no document '" + id + "' in " + store.dir());
+  if (!doc) throw UsageError(ENOENT, "no document '" + id + "' in " + where);
   nlohmann::json j = interop::document_to_json(*doc, true);
   if (field) {
     std::string key = *field == "metadata" ? "_metadata" : *field;
@@ -172,13 +178,13 @@ int print_record(const Store& store, const std::string& id, const std::optional<
 }
 
 int cmd_get(int argc, char** argv) {
-  Args a(argc, argv, {"-o", "--field"}, {"--json"});
+  Args a(argc, argv, {"-o", "--field", "--key-length"}, {"--json"});
   a.expect_positional(2, 2);
-  auto store = open_reader(a.positional()[0]);
+  auto store = open_reader(a);
   const std::string& id = a.positional()[1];
-  if (a.has("--json") || a.value("--field")) return print_record(*store, id, a.value("--field"));
+  if (a.has("--json") || a.value("--field")) return print_record(*store, a.positional()[0], id, a.value("--field"));
   auto ref = store->content(id);
-  if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
+  if (!ref) throw UsageError(ENOENT, "no document '" + id + "' in " + a.positional()[0]);
   File out = a.value("-o") ? File::open(*a.value("-o"), O_WRONLY | O_CREAT | O_TRUNC, 0644)
                            : File(::dup(STDOUT_FILENO), "standard output");
   struct stat st;
@@ -242,9 +248,33 @@ int cmd_mv(int argc, char** argv) {
 // ---------------------------------------------------------------- stat
 
 int cmd_stat(int argc, char** argv) {
-  Args a(argc, argv, {}, {"-h", "--json"});
+  Args a(argc, argv, {"--key-length"}, {"-h", "--json"});
   a.expect_positional(1, 2);
-  auto store = open_reader(a.positional()[0]);
+  if (a.positional().size() == 1 && (a.value("--key-length") || interop::looks_like_jina_dam(a.positional()[0]))) {
+    std::optional<int> key_length;
+    if (auto k = a.value("--key-length")) key_length = static_cast<int>(parse_size(*k));
+    interop::JinaDamInfo i = interop::inspect_jina_dam(a.positional()[0], key_length);
+    for (const std::string& w : i.warnings) std::cerr << "docfs stat: " << a.positional()[0] << ": " << w << "\n";
+    if (a.has("--json")) {
+      std::cout << nlohmann::json{{"format", "jina-dam"}, {"key_length", i.key_length}, {"rows", i.rows},
+                                  {"documents", i.live}, {"tombstones", i.tombstones}, {"superseded", i.superseded},
+                                  {"truncated_ids", i.truncated_ids}, {"damaged_rows", i.bad_rows},
+                                  {"torn_tail_bytes", i.torn_tail_bytes}}
+                       .dump(2)
+                << "\n";
+      return kExitOk;
+    }
+    std::cout << "format         Jina DocumentArrayMemmap (read only)\n"
+              << "key length     " << i.key_length << "\n"
+              << "documents      " << i.live << "\n"
+              << "header rows    " << i.rows << "\n"
+              << "tombstones     " << i.tombstones << "\n"
+              << "superseded     " << i.superseded << "\n"
+              << "long ids       " << i.truncated_ids << " (longer than the key length)\n"
+              << "damaged rows   " << i.bad_rows << "\n";
+    return kExitOk;
+  }
+  auto store = open_reader(a);
   const bool h = a.has("-h");
   if (a.positional().size() == 1) {
     StoreStats s = store->stats();
@@ -266,7 +296,7 @@ int cmd_stat(int argc, char** argv) {
   const std::string& id = a.positional()[1];
   auto m = store->meta(id);
   auto st = store->stat(id);
-  if (!m || !st) throw UsageError(ENOENT, "no document '" + id + "' in " + store->dir());
+  if (!m || !st) throw UsageError(ENOENT, "no document '" + id + "' in " + a.positional()[0]);
   if (a.has("--json")) {
     nlohmann::json j{{"id", id}, {"size", st->size}, {"mode", st->mode}, {"uid", st->uid},
                      {"gid", st->gid}, {"mtime_ns", st->mtime_ns}, {"ctime_ns", st->ctime_ns},
@@ -355,7 +385,10 @@ std::vector<Command> store_commands() {
   return {
       {"init", "create an empty store", "usage: docfs init STORE\n\nCreates STORE/ with an empty header.bin and body.bin.\n", cmd_init},
       {"ls", "list the documents of a store",
-       "usage: docfs ls STORE [-l] [-h] [--json]\n\n  -l      long listing: mode, size, modified time, id\n"
+       "usage: docfs ls STORE [-l] [-h] [--json] [--key-length N]\n\n"
+       "STORE may be a Jina DocumentArrayMemmap directory: it is read (never written) through a\n"
+       "private copy converted now; --key-length N forces its key length.\n"
+       "\n  -l      long listing: mode, size, modified time, id\n"
        "  -h      human-readable sizes\n  --json  a JSON array for scripts\n\n"
        "Aligned columns on a terminal, tab-separated values otherwise. Works while the store is mounted.\n",
        cmd_ls},
@@ -365,13 +398,18 @@ std::vector<Command> store_commands() {
        "standard input and needs --id). The mime type is guessed from the name unless given.\n",
        cmd_put},
       {"get", "write a document's content to stdout or a file",
-       "usage: docfs get STORE ID [-o FILE] [--json | --field F]\n\n"
+       "usage: docfs get STORE ID [-o FILE] [--json | --field F] [--key-length N]\n\n"
+       "STORE may be a Jina DocumentArrayMemmap directory: it is read (never written) through a\n"
+       "private copy converted now; --key-length N forces its key length.\n\n"
        "  --json     the whole document as DocArray JSON (every field, chunks and matches)\n"
        "  --field F  one field of it: chunks, matches, tags, embedding, scores, ...\n", cmd_get},
       {"rm", "delete documents", "usage: docfs rm STORE ID... [-f]\n\n  -f  no error for missing ids\n", cmd_rm},
       {"mv", "rename a document (replacing the target)", "usage: docfs mv STORE OLD NEW\n", cmd_mv},
       {"stat", "store totals, or one document's metadata",
-       "usage: docfs stat STORE [ID] [-h] [--json]\n\nWithout ID: documents, live bytes, garbage bytes, file sizes.\n", cmd_stat},
+       "usage: docfs stat STORE [ID] [-h] [--json] [--key-length N]\n\nWithout ID: documents, live bytes, garbage bytes, file sizes;\n"
+       "for a Jina DocumentArrayMemmap: key length, rows, tombstones, superseded and damaged rows.\n"
+       "STORE may be a Jina DocumentArrayMemmap directory: it is read (never written) through a\n"
+       "private copy converted now; --key-length N forces its key length.\n", cmd_stat},
       {"prune", "compact a store (asks the mount to do it when mounted)",
        "usage: docfs prune STORE [-h]\n\nRewrites body.bin and header.bin without overwritten or deleted\n"
        "versions. Atomic: a crash leaves the old or the new store. On a mounted store the\n"

@@ -51,6 +51,12 @@ void detach_stdio() {
   if (fd > 2) ::close(fd);
 }
 
+// The files of a private converted copy (see MountOptions::store_is_private_copy); the
+// empty directory stays until unmount so statfs on the mount still has a place to ask.
+void remove_private_copy_files(const std::string& dir) {
+  for (const char* name : {"header.bin", "body.bin", "lock"}) ::unlink((dir + "/" + name).c_str());
+}
+
 struct SessionDeleter {
   void operator()(fuse_session* se) const { fuse_session_destroy(se); }
 };
@@ -74,6 +80,7 @@ int serve(const MountOptions& opts, int ready_fd) {
     oo.read_only = opts.read_only;
     store = Store::open(opts.store_dir, oo);
     fs = std::make_unique<Filesystem>(store.get(), opts);
+    if (opts.store_is_private_copy) remove_private_copy_files(opts.store_dir);  // the store holds them open
   } catch (const Error& e) {
     return report_failure(e.what());
   }
@@ -123,6 +130,7 @@ int serve(const MountOptions& opts, int ready_fd) {
   se.reset();     // may call destroy (flush_all again): fs and store still alive
   fs.reset();
   store.reset();  // final flush, releases the lock
+  if (opts.store_is_private_copy) ::rmdir(opts.store_dir.c_str());
   DOCFS_LOG_INFO("unmounted %s from %s", opts.store_dir.c_str(), opts.mountpoint.c_str());
   return rc < 0 ? 1 : 0;
 }

@@ -10,6 +10,9 @@ namespace docfs::fs {
 
 struct MountOptions {
   std::string store_dir;   // absolute path
+  // Set when store_dir is a private copy converted from a foreign store (a Jina DAM) for
+  // this mount only: the daemon unlinks its files once open and removes it at unmount.
+  bool store_is_private_copy = false;
   std::string mountpoint;  // absolute path
   bool foreground = false;
   bool debug = false;      // log every request (implies foreground)

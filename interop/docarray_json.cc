@@ -276,7 +276,10 @@ Document from_json_at(const json& j, const std::string& path, int depth) {
   m.evaluations = scores_from_json(j, "evaluations", path);
   m.chunks = docs_from_json(j, "chunks", path, depth);
   m.matches = docs_from_json(j, "matches", path, depth);
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named references, not a structured binding: clang 14 cannot capture those in a lambda.
+    const std::string& k = item.key();
+    const auto& v = item.value();
     static const char* known[] = {"id", "text", "blob", "tensor", "mime_type", "uri", "parent_id", "granularity",
                                   "adjacency", "weight", "offset", "modality", "location", "tags", "_metadata",
                                   "embedding", "scores", "evaluations", "chunks", "matches"};

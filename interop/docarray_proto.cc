@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <tuple>
 
 #include "core/error.h"
 #include "docarray_v0.pb.h"
@@ -444,6 +445,127 @@ Document from_jina(const j2::DocumentProto& p, const std::string& path, int dept
   return d;
 }
 
+void array_to_jina(const NdArray& a, j2::NdArrayProto* p, const std::string& where) {
+  if (std::string why = check_ndarray(a); !why.empty()) refuse(where, why);
+  if (!a.cls_name.empty() && a.cls_name != "numpy")
+    refuse(where, "a '" + a.cls_name.substr(0, 32) + "' array; Jina 2.x's NdArrayProto records no array library");
+  j2::DenseNdArrayProto* d = p->mutable_dense();
+  d->set_buffer(a.data);
+  for (uint64_t n : a.shape) {
+    if (n > UINT32_MAX) refuse(where, "a dimension of " + std::to_string(n) + " does not fit Jina's uint32 shape");
+    d->add_shape(static_cast<uint32_t>(n));
+  }
+  d->set_dtype(a.dtype);
+}
+
+void score_to_jina(const NamedScore& s, j2::NamedScoreProto* p, const std::string& where, int depth) {
+  if (depth > kMaxNestingDepth) refuse(where, "operands nest deeper than " + std::to_string(kMaxNestingDepth) + " levels");
+  for (auto [value, name] : {std::pair{&s.op_name, "op_name"}, {&s.description, "description"}, {&s.ref_id, "ref_id"}})
+    require_utf8(*value, at(where, name));
+  p->set_value(static_cast<float>(s.value));
+  p->set_op_name(s.op_name);
+  p->set_description(s.description);
+  p->set_ref_id(s.ref_id);
+  for (size_t i = 0; i < s.operands.size(); ++i)
+    score_to_jina(s.operands[i], p->add_operands(), at(where, "operands[" + std::to_string(i) + "]"), depth + 1);
+}
+
+// Jina 2.x keeps location and offset as uint32 (DocArray v0 as float): a value that is not a
+// whole number in 0..2^32-1 has no Jina form.
+uint32_t jina_uint32(double x, const std::string& where) {
+  if (!(x >= 0 && x <= static_cast<double>(UINT32_MAX)) || x != static_cast<double>(static_cast<uint32_t>(x))) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", x);
+    refuse(where, std::string("is ") + buf + "; Jina 2.x keeps it as uint32 (a whole number 0..4294967295)");
+  }
+  return static_cast<uint32_t>(x);
+}
+
+void to_jina(const Document& d, j2::DocumentProto& p, const std::string& path, int depth) {
+  if (depth > kMaxNestingDepth)
+    refuse(path, "chunks/matches nest deeper than " + std::to_string(kMaxNestingDepth) + " levels");
+  const DocumentMeta& m = d.meta;
+  require_utf8(m.id, at(path, "id"));
+  p.set_id(m.id);
+  ContentField field = m.content_field;
+  if (field == ContentField::kUri && !d.content.empty()) field = ContentField::kUnset;
+  if (field == ContentField::kUnset && !d.content.empty()) {
+    bool textual = m.mime_type.empty() || m.mime_type.rfind("text/", 0) == 0;
+    field = textual && is_utf8(d.content) ? ContentField::kText : ContentField::kBlob;
+  }
+  // In Jina 2.x the uri is one of the content fields: a document has a uri or content.
+  if (!m.uri.empty() && field != ContentField::kUri && (field != ContentField::kUnset || !d.content.empty()))
+    refuse(at(path, "uri"), "a document with both content and a uri; in Jina 2.x's DocumentProto uri is one of the "
+                            "content fields (text, buffer, blob, uri), so one of them would be lost");
+  require_utf8(m.uri, at(path, "uri"));
+  switch (field) {
+    case ContentField::kText:
+      require_utf8(d.content, at(path, "text"));
+      p.set_text(d.content);
+      break;
+    case ContentField::kBlob: p.set_buffer(d.content); break;
+    case ContentField::kTensor:
+      if (d.content.empty()) {
+        p.mutable_blob();
+      } else {
+        NdArray t;
+        try {
+          t = npy_decode(d.content);
+        } catch (const UsageError& e) {
+          refuse(at(path, "blob"), e.what());
+        }
+        array_to_jina(t, p.mutable_blob(), at(path, "blob"));
+      }
+      break;
+    case ContentField::kUri:
+    case ContentField::kUnset:
+      if (!m.uri.empty()) p.set_uri(m.uri);
+      break;
+  }
+  for (auto [value, name] : {std::pair{&m.parent_id, "parent_id"}, {&m.modality, "modality"},
+                             {&m.mime_type, "mime_type"}, {&m.content_hash, "content_hash"}})
+    require_utf8(*value, at(path, name));
+  p.set_content_hash(m.content_hash);
+  p.set_granularity(m.granularity);
+  p.set_adjacency(m.adjacency);
+  p.set_parent_id(m.parent_id);
+  p.set_weight(static_cast<float>(m.weight));
+  p.set_mime_type(m.mime_type);
+  p.set_modality(m.modality);
+  p.set_offset(jina_uint32(m.offset, at(path, "offset")));
+  for (size_t i = 0; i < m.location.size(); ++i)
+    p.add_location(jina_uint32(m.location[i], at(path, "location[" + std::to_string(i) + "]")));
+  for (size_t i = 0; i < m.chunks.size(); ++i)
+    to_jina(m.chunks[i], *p.add_chunks(), at(path, "chunks[" + std::to_string(i) + "]"), depth + 1);
+  for (size_t i = 0; i < m.matches.size(); ++i)
+    to_jina(m.matches[i], *p.add_matches(), at(path, "matches[" + std::to_string(i) + "]"), depth + 1);
+  if (!m.embedding.empty()) array_to_jina(m.embedding, p.mutable_embedding(), at(path, "embedding"));
+  Tags tags = m.tags;
+  if (uint32_t type = m.mode & 0170000; depth == 0 && type != 0100000 && type != 0) {
+    if (type == 0040000) refuse(at(path, "mode"), "a directory marker is not a Jina document");
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "%o", m.mode);
+    tags[kModeTag] = mode;
+    if (m.rdev) tags[kRdevTag] = std::to_string(m.rdev);
+  }
+  if (!tags.empty()) {
+    pb::Struct* s = p.mutable_tags();
+    for (const auto& [k, v] : tags) {
+      require_utf8(k, at(path, "tags"));
+      value_from_json(v, &(*s->mutable_fields())[k], at(path, "tags." + k), 1);
+    }
+  }
+  for (auto [in, out, name] : {std::tuple{&m.scores, p.mutable_scores(), "scores"},
+                               {&m.evaluations, p.mutable_evaluations(), "evaluations"}})
+    for (const auto& [k, s] : *in) {
+      std::string here = at(path, name) + "['" + k + "']";
+      require_utf8(k, here);
+      score_to_jina(s, &(*out)[k], here, 0);
+    }
+  if (!m.metadata.is_null() && !(m.metadata.is_object() && m.metadata.empty()))
+    refuse(at(path, "_metadata"), "DocArray's _metadata has no field in Jina 2.x's DocumentProto");
+}
+
 // Unknown fields in a message and the messages set in it, a few levels down.
 size_t count_unknown(const pb::Message& msg, int depth) {
   if (depth > 4) return 0;
@@ -476,10 +598,16 @@ Document document_from_proto(std::string_view bytes, ProtoSchema schema) {
   return from_v0(p, "", 0);
 }
 
-std::string document_to_proto(const Document& doc) {
+std::string document_to_proto(const Document& doc, ProtoSchema schema) {
+  std::string out;
+  if (schema == ProtoSchema::kJina2) {
+    j2::DocumentProto p;
+    to_jina(doc, p, "", 0);
+    if (!p.SerializeToString(&out)) throw UsageError(EINVAL, "the document does not serialize as a Jina DocumentProto");
+    return out;
+  }
   v0::DocumentProto p;
   to_v0(doc, p, "", 0);
-  std::string out;
   if (!p.SerializeToString(&out)) throw UsageError(EINVAL, "the document does not serialize as a DocumentProto");
   return out;
 }

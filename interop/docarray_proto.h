@@ -18,9 +18,10 @@ enum class ProtoSchema { kDocArrayV0, kJina2 };
 // Tensor content becomes .npy bytes (ContentField::kTensor).
 Document document_from_proto(std::string_view bytes, ProtoSchema schema = ProtoSchema::kDocArrayV0);
 // Serializes a document (recursively, with chunks and matches) as DocArray v0's
-// DocumentProto. Throws UsageError when a field does not fit (e.g. a tensor content that
-// is not a valid .npy).
-std::string document_to_proto(const Document& doc);
+// DocumentProto or Jina 2.x's (text, buffer, blob ndarray, uri as content; location and
+// offset as uint32). Throws UsageError naming the field that does not fit (e.g. a tensor
+// content that is not a valid .npy, a location of 1.5 for Jina, content and a uri for Jina).
+std::string document_to_proto(const Document& doc, ProtoSchema schema = ProtoSchema::kDocArrayV0);
 
 // Which schema wrote one serialized DocumentProto (the one that reads it with fewer unknown
 // fields; DocArray v0 on a tie). protobuf_array_source uses it when not told.

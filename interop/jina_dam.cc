@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "interop/docarray_proto.h"
 
@@ -15,6 +17,8 @@ namespace {
 
 constexpr int64_t kPageSize = 4096;  // mmap.ALLOCATIONGRANULARITY on Linux, as Jina used
 constexpr int kMaxKeyLength = 4096;
+constexpr int kJinaDefault = 36;
+constexpr int64_t kMaxDocumentBytes = INT32_MAX;  // protobuf parses at most 2 GiB  // DocumentArrayMemmap(path, key_length=36)
 constexpr size_t kMaxHeaderBytes = size_t{1} << 32;  // 4 GiB of rows: ~25 million documents
 
 class ReadOnlyFile {
@@ -62,6 +66,22 @@ int64_t le64(const char* b) {
   return static_cast<int64_t>(v);
 }
 
+// What utf32_id accepts, and not empty, without building the string.
+bool utf32_id_ok(const char* b, int key_length) {
+  bool ended = false;
+  for (int i = 0; i < key_length; ++i) {
+    uint32_t c = static_cast<unsigned char>(b[4 * i]) | static_cast<unsigned char>(b[4 * i + 1]) << 8 |
+                 static_cast<unsigned char>(b[4 * i + 2]) << 16 | static_cast<uint32_t>(static_cast<unsigned char>(b[4 * i + 3])) << 24;
+    if (c == 0) {
+      if (i == 0) return false;
+      ended = true;
+    } else if (ended || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // UTF-32LE code points to UTF-8; nullopt when one is not a valid code point or a NUL
 // is followed by something else (numpy pads with NULs only at the end).
 std::optional<std::string> utf32_id(const char* b, int key_length) {
@@ -94,25 +114,72 @@ std::optional<std::string> utf32_id(const char* b, int key_length) {
   return out;
 }
 
-// Every row parses with this key length: ids are UTF-32, offsets page-split and inside
-// body.bin. Returns the rows, or nullopt.
-std::optional<std::vector<Row>> rows_with(const std::string& header, uint64_t body_size, int key_length) {
-  const size_t row = 24 + 4 * static_cast<size_t>(key_length);
-  if (header.size() % row != 0) return std::nullopt;
-  std::vector<Row> rows;
-  rows.reserve(header.size() / row);
-  for (size_t off = 0; off < header.size(); off += row) {
-    const char* b = header.data() + off;
-    auto id = utf32_id(b, key_length);
-    if (!id) return std::nullopt;
-    Row r{std::move(*id), le64(b + 4 * key_length), le64(b + 4 * key_length + 8), le64(b + 4 * key_length + 16)};
-    if (!r.tombstone()) {
-      if (r.p < 0 || r.p % kPageSize != 0 || r.r < 0 || r.r >= kPageSize || r.rl < r.r) return std::nullopt;
-      if (static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl) > body_size) return std::nullopt;
-    }
-    rows.push_back(std::move(r));
+// A row Jina's append() could have written: a non-empty UTF-32 id and either the tombstone
+// (-1, -1, -1) or a page-aligned p, 0 <= r < 4096 and r < r+l (a DocumentProto is never
+// empty: it has an id). Whether it points inside body.bin is checked apart: such a row is
+// damaged, not a sign of the wrong key length. An all-zero row (NUL padding read with a
+// wrong key length) is not well-formed.
+bool well_formed(const Row& r) {
+  if (r.header_id.empty()) return false;
+  if (r.tombstone()) return true;
+  return r.p >= 0 && r.p % kPageSize == 0 && r.r >= 0 && r.r < kPageSize && r.rl > r.r;
+}
+
+bool inside(const Row& r, uint64_t body_size) {
+  return r.tombstone() || (static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl) <= body_size);
+}
+
+Row row_at(const std::string& header, size_t off, int key_length, bool* id_ok) {
+  const char* b = header.data() + off;
+  auto id = utf32_id(b, key_length);
+  *id_ok = id.has_value();
+  return Row{id.value_or(""), le64(b + 4 * key_length), le64(b + 4 * key_length + 8), le64(b + 4 * key_length + 16)};
+}
+
+// How well header.bin reads with one key length. Rows must be mostly well-formed (a damaged
+// store still has a few bad rows); a tail shorter than a row is a torn last append.
+struct Fit {
+  int key_length = 0;
+  size_t full = 0;       // whole rows
+  size_t good = 0;       // well-formed rows
+  size_t in_body = 0;    // well-formed rows inside body.bin
+  size_t chained = 0;    // live rows starting where the previous live row ended (append order)
+  uint64_t tail = 0;     // bytes after the last whole row
+  bool plausible() const { return full > 0 && good * 2 > full; }
+  // Better first: the share of well-formed rows, of rows inside body.bin, of chained rows
+  // (shares, not counts: a shorter key length has more rows), then no torn tail.
+  auto rank() const {
+    const double n = static_cast<double>(full ? full : 1);
+    return std::tuple(static_cast<double>(good) / n, static_cast<double>(in_body) / n,
+                      static_cast<double>(chained) / n, tail == 0);
   }
-  return rows;
+};
+
+Fit fit(const std::string& header, uint64_t body_size, int key_length, bool give_up_early) {
+  Fit f;
+  f.key_length = key_length;
+  const size_t row = 24 + 4 * static_cast<size_t>(key_length);
+  f.full = header.size() / row;
+  f.tail = header.size() % row;
+  int64_t last_end = 0;
+  for (size_t i = 0; i < f.full; ++i) {
+    // The offsets first and the id without building it: this runs for every key length.
+    const char* b = header.data() + i * row;
+    Row r{"", le64(b + 4 * key_length), le64(b + 4 * key_length + 8), le64(b + 4 * key_length + 16)};
+    const bool offsets_ok = r.tombstone() || (r.p >= 0 && r.p % kPageSize == 0 && r.r >= 0 && r.r < kPageSize && r.rl > r.r);
+    if (offsets_ok && utf32_id_ok(b, key_length)) {
+      ++f.good;
+      if (inside(r, body_size)) ++f.in_body;
+      if (!r.tombstone()) {
+        if (r.p + r.r == last_end) ++f.chained;
+        last_end = r.p + r.rl;
+      }
+    } else if (give_up_early && i + 1 - f.good > 4 && (i + 1 - f.good) > f.good) {
+      f.good = 0;  // clearly not this key length: stop reading
+      return f;
+    }
+  }
+  return f;
 }
 
 bool starts_with_docfs_magic(const std::string& path) {
@@ -127,6 +194,8 @@ bool starts_with_docfs_magic(const std::string& path) {
 struct Layout {
   int key_length;
   std::vector<Row> rows;
+  std::vector<std::string> bad;  // per row: "" or why the row cannot be read
+  uint64_t tail = 0;
 };
 
 Layout read_layout(const std::string& dir, std::optional<int> forced, uint64_t* body_size_out) {
@@ -135,32 +204,64 @@ Layout read_layout(const std::string& dir, std::optional<int> forced, uint64_t* 
   if (h.size() > kMaxHeaderBytes) throw UsageError(EFBIG, dir + "/header.bin is larger than docfs reads (4 GiB)");
   std::string header = h.read(0, static_cast<size_t>(h.size()));
   *body_size_out = b.size();
+  const uint64_t body_size = b.size();
+  Fit chosen;
   if (forced) {
     if (*forced < 1 || *forced > kMaxKeyLength) throw UsageError(EINVAL, "key length must be 1.." + std::to_string(kMaxKeyLength));
-    auto rows = rows_with(header, b.size(), *forced);
-    if (!rows)
+    chosen = fit(header, body_size, *forced, false);
+    if (!chosen.plausible() && !header.empty())
       throw UsageError(EINVAL, dir + " does not read as a Jina DAM with key length " + std::to_string(*forced) +
-                                   " (header.bin is " + std::to_string(header.size()) + " bytes)");
-    return {*forced, std::move(*rows)};
-  }
-  // Jina's default first; then every other length, smallest first. Two lengths that both
-  // fit are ambiguous only if neither is 36; then the user says which.
-  if (auto rows = rows_with(header, b.size(), 36)) return {36, std::move(*rows)};
-  std::vector<int> fits;
-  std::optional<std::vector<Row>> first;
-  for (int k = 1; k <= kMaxKeyLength && fits.size() < 2; ++k) {
-    if (auto rows = rows_with(header, b.size(), k)) {
-      fits.push_back(k);
-      if (!first) first = std::move(rows);
+                                   " (header.bin is " + std::to_string(header.size()) + " bytes, " +
+                                   std::to_string(chosen.good) + " of " + std::to_string(chosen.full) +
+                                   " rows well-formed)");
+  } else if (header.empty()) {
+    chosen.key_length = kJinaDefault;  // an empty DAM: any key length reads it
+  } else {
+    // Jina's default first: a whole, clean header with it is taken as is. Otherwise every
+    // length is scored and the best taken; a tie not involving 36 is for the user to settle.
+    chosen = fit(header, body_size, kJinaDefault, false);
+    if (!(chosen.tail == 0 && chosen.good == chosen.full && chosen.in_body == chosen.full && chosen.full > 0)) {
+      std::vector<Fit> fits;
+      for (int k = 1; k <= kMaxKeyLength; ++k)
+        if (Fit f = fit(header, body_size, k, k != kJinaDefault); f.plausible()) fits.push_back(f);
+      std::stable_sort(fits.begin(), fits.end(), [](const Fit& x, const Fit& y) {
+        if (x.rank() != y.rank()) return x.rank() > y.rank();
+        return x.key_length == kJinaDefault && y.key_length != kJinaDefault;
+      });
+      const Fit* best = fits.empty() ? nullptr : &fits[0];
+      const Fit* second = fits.size() > 1 ? &fits[1] : nullptr;
+      if (!best)
+        throw UsageError(EINVAL, dir + " is not a Jina DocumentArrayMemmap: no key length makes header.bin (" +
+                                     std::to_string(header.size()) +
+                                     " bytes) mostly rows of UTF-32 ids and page-split offsets");
+      if (second && second->rank() == best->rank() && best->key_length != kJinaDefault)
+        throw UsageError(EINVAL, dir + ": header.bin reads as a Jina DAM with key length " +
+                                     std::to_string(std::min(best->key_length, second->key_length)) + " and " +
+                                     std::to_string(std::max(best->key_length, second->key_length)) +
+                                     "; say which with --key-length N");
+      chosen = *best;
     }
   }
-  if (fits.empty())
-    throw UsageError(EINVAL, dir + " is not a Jina DocumentArrayMemmap: no key length makes header.bin (" +
-                                 std::to_string(header.size()) + " bytes) rows of UTF-32 ids and offsets inside body.bin");
-  if (fits.size() > 1)
-    throw UsageError(EINVAL, dir + ": header.bin reads as a Jina DAM with key length " + std::to_string(fits[0]) +
-                                 " and " + std::to_string(fits[1]) + "; say which with --key-length N");
-  return {fits[0], std::move(*first)};
+  Layout out{chosen.key_length, {}, {}, chosen.tail};
+  const size_t row = 24 + 4 * static_cast<size_t>(chosen.key_length);
+  out.rows.reserve(chosen.full);
+  out.bad.reserve(chosen.full);
+  for (size_t i = 0; i < chosen.full; ++i) {
+    bool id_ok;
+    Row r = row_at(header, i * row, chosen.key_length, &id_ok);
+    std::string why;
+    if (!id_ok || !well_formed(r))
+      why = std::string(id_ok ? "" : "its id is not UTF-32 text; ") + "not a row Jina writes (p " + std::to_string(r.p) +
+            ", r " + std::to_string(r.r) + ", r+l " + std::to_string(r.rl) + ")";
+    else if (!inside(r, body_size))
+      why = "it points at body.bin bytes " + std::to_string(r.p + r.r) + ".." + std::to_string(r.p + r.rl) +
+            ", past its end (" + std::to_string(body_size) + " bytes)";
+    else if (!r.tombstone() && r.rl - r.r > kMaxDocumentBytes)
+      why = "its document is " + std::to_string(r.rl - r.r) + " bytes, more than protobuf reads (2 GiB)";
+    out.rows.push_back(std::move(r));
+    out.bad.push_back(std::move(why));
+  }
+  return out;
 }
 
 // The document id inside a DocumentProto without parsing the rest: field 1, a string,
@@ -187,12 +288,30 @@ class JinaDamSource : public DocumentSource {
     Layout layout = read_layout(dir, key_length, &body_size);
     info_.key_length = layout.key_length;
     info_.rows = layout.rows.size();
+    row_size_ = 24 + 4 * static_cast<uint64_t>(layout.key_length);
+    if (layout.tail) {
+      info_.torn_tail_bytes = layout.tail;
+      info_.warnings.push_back("header.bin ends in a torn row: its last " + std::to_string(layout.tail) +
+                               " bytes (from byte " + std::to_string(info_.rows * row_size_) +
+                               ") are not a whole row of " + std::to_string(row_size_) + " bytes; ignored");
+    }
+    struct stat st;
+    if (::stat((dir + "/embeddings.bin").c_str(), &st) == 0)
+      info_.warnings.push_back("embeddings.bin is present (a later Jina 2.x writes one); docfs does not read it: "
+                               "each document's embedding comes from its own record in body.bin");
     rows_ = std::move(layout.rows);
+    bad_ = std::move(layout.bad);
     // Which row wins for each full id: the last one, as Jina's reopen keeps the last row
-    // of each id. Reads each live row's id only (the first field of its protobuf).
+    // of each id. Reads each live row's id only (the first field of its protobuf). A row
+    // that cannot be read is reported where it stands and replaces nothing.
     std::map<std::string, size_t> last_row;
     for (size_t i = 0; i < rows_.size(); ++i) {
       const Row& r = rows_[i];
+      if (!bad_[i].empty()) {
+        ++info_.bad_rows;
+        order_.push_back(i);
+        continue;
+      }
       if (r.tombstone()) {
         ++info_.tombstones;
         continue;
@@ -207,25 +326,27 @@ class JinaDamSource : public DocumentSource {
       }
     }
     for (const auto& [id, row] : last_row) {
-      winners_.push_back(row);
+      order_.push_back(row);
       if (utf8_length(id) > static_cast<size_t>(info_.key_length)) ++info_.truncated_ids;
     }
-    std::sort(winners_.begin(), winners_.end());
-    info_.live = winners_.size();
+    std::sort(order_.begin(), order_.end());
+    info_.live = last_row.size();
     if (info) *info = info_;
   }
 
   std::optional<Document> next() override {
-    if (next_ >= winners_.size()) return std::nullopt;
-    const uint64_t index = next_++;
-    const Row& r = rows_[winners_[index]];
+    if (next_ >= order_.size()) return std::nullopt;
+    const size_t row = order_[next_++];
+    const Row& r = rows_[row];
+    const std::string where = "header row " + std::to_string(row) + " at header.bin byte " + std::to_string(row * row_size_);
+    if (!bad_[row].empty()) throw BadDocument(row, r.header_id, where + ": " + bad_[row]);
     std::string bytes = body_.read(static_cast<uint64_t>(r.p + r.r), static_cast<size_t>(r.rl - r.r));
     try {
       return document_from_proto(bytes, ProtoSchema::kJina2);
     } catch (const Error& e) {
-      throw BadDocument(index, r.header_id,
-                        std::string(e.what()) + " (header row " + std::to_string(winners_[index]) + ", body.bin bytes " +
-                            std::to_string(r.p + r.r) + ".." + std::to_string(r.p + r.rl) + ")");
+      throw BadDocument(row, r.header_id,
+                        std::string(e.what()) + " (" + where + ", body.bin bytes " + std::to_string(r.p + r.r) + ".." +
+                            std::to_string(r.p + r.rl) + ")");
     }
   }
 
@@ -239,21 +360,23 @@ class JinaDamSource : public DocumentSource {
   std::string dir_;
   ReadOnlyFile body_;
   std::vector<Row> rows_;
-  std::vector<size_t> winners_;
+  std::vector<std::string> bad_;
+  std::vector<size_t> order_;  // rows to hand out: the winning row of each id, and bad rows
+  uint64_t row_size_ = 0;
   size_t next_ = 0;
   JinaDamInfo info_;
 };
 
 }  // namespace
 
-bool looks_like_jina_dam(const std::string& dir) {
+bool looks_like_jina_dam(const std::string& dir, std::optional<int> key_length) {
   struct stat h, b;
   if (::stat((dir + "/header.bin").c_str(), &h) != 0 || ::stat((dir + "/body.bin").c_str(), &b) != 0) return false;
   if (!S_ISREG(h.st_mode) || !S_ISREG(b.st_mode)) return false;
   if (starts_with_docfs_magic(dir + "/header.bin") || starts_with_docfs_magic(dir + "/body.bin")) return false;
   try {
     uint64_t body_size;
-    read_layout(dir, std::nullopt, &body_size);
+    read_layout(dir, key_length, &body_size);
     return true;
   } catch (const Error&) {
     return false;
