@@ -1,0 +1,107 @@
+#include "interop/docarray_v2_stream.h"
+
+#include "interop/docarray_v2.h"
+#include "interop/framing.h"
+
+namespace docfs::interop {
+namespace {
+
+uint32_t big_endian32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::string put_big_endian32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+class V2Source : public DocumentSource {
+ public:
+  V2Source(std::unique_ptr<ByteInput> in, std::string class_name)
+      : owned_(std::move(in)), in_(*owned_), class_name_(std::move(class_name)) {}
+
+  std::optional<Document> next() override {
+    if (done_) return std::nullopt;
+    const uint64_t at = in_.offset();
+    char len_bytes[4];
+    size_t got = in_.read_full(len_bytes, 4);
+    if (got < 4)
+      throw FormatError("the stream ends at byte " + std::to_string(at + got) + (got ? " inside a length" : "") +
+                        " without DocArray's end marker (a u32 0) after " + std::to_string(index_) +
+                        " documents (truncated)");
+    const uint32_t len = big_endian32(len_bytes);
+    if (len == 0) {
+      done_ = true;
+      char extra;
+      if (in_.read(&extra, 1) != 0)
+        throw FormatError("bytes follow the end marker at byte " + std::to_string(at) + " (after " +
+                          std::to_string(index_) + " documents)");
+      return std::nullopt;
+    }
+    const uint64_t index = index_++;
+    const std::string doc = "document " + std::to_string(index);
+    if (len > kMaxDocumentBytes)
+      throw FormatError(doc + ": length " + std::to_string(len) + " at byte " + std::to_string(at) +
+                        " exceeds the limit of " + std::to_string(kMaxDocumentBytes) + " bytes");
+    if (read_growing(in_, len, bytes_) < len)
+      throw FormatError(doc + ": length " + std::to_string(len) + " at byte " + std::to_string(at) +
+                        " runs past the end: the stream ends after " + std::to_string(bytes_.size()) +
+                        " of its bytes (truncated)");
+    std::string plain;
+    try {
+      plain = decompress(bytes_, Compression::kGzip, kMaxDocumentBytes);
+    } catch (const FormatError& e) {
+      throw FormatError(doc + ": its gzip bytes at byte " + std::to_string(at + 4) + " do not decompress: " + e.what());
+    }
+    try {
+      return document_from_v2(plain, class_name_);
+    } catch (const Error& e) {
+      throw BadDocument(index, "", std::string(e.what()) + " (its bytes start at byte " + std::to_string(at + 4) + ")");
+    }
+  }
+
+ private:
+  std::unique_ptr<ByteInput> owned_;
+  CountingInput in_;
+  std::string class_name_;
+  uint64_t index_ = 0;
+  bool done_ = false;
+  std::string bytes_;
+};
+
+class V2Sink : public DocumentSink {
+ public:
+  explicit V2Sink(ByteOutput& out) : out_(out) {}
+  void write(const Document& doc) override {
+    std::string proto;
+    try {
+      proto = document_to_v2(doc);
+    } catch (const UsageError& e) {
+      throw BadDocument(written_, doc.meta.id, e.what());
+    }
+    std::string bytes = compress(proto, Compression::kGzip);
+    if (bytes.size() > UINT32_MAX)
+      throw BadDocument(written_, doc.meta.id, "over 4 GiB compressed; the stream's u32 length cannot hold it");
+    out_.write(put_big_endian32(static_cast<uint32_t>(bytes.size())));
+    out_.write(bytes);
+    ++written_;
+  }
+  void finish() override { out_.write(put_big_endian32(0)); }
+
+ private:
+  ByteOutput& out_;
+  uint64_t written_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<DocumentSource> docarray_v2_source(std::unique_ptr<ByteInput> in, std::string class_name) {
+  return std::make_unique<V2Source>(std::move(in), std::move(class_name));
+}
+
+std::unique_ptr<DocumentSink> docarray_v2_sink(ByteOutput& out) { return std::make_unique<V2Sink>(out); }
+
+}  // namespace docfs::interop
