@@ -166,6 +166,16 @@ std::string serialize(const v2::DocProto& p) {
   return out;
 }
 
+// DocArray's TextUrl refuses a url whose extension is not a text type (mimetypes'
+// guess, or a short list of extras); no extension is accepted. docfs knows fewer types, so
+// it accepts only what it knows is text.
+bool text_url_ok(std::string_view uri) {
+  std::string_view path = uri.substr(0, uri.find('?'));
+  std::string_view last = path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
+  if (last.find('.') == std::string_view::npos) return true;
+  return guess_mime(last).rfind("text/", 0) == 0;
+}
+
 const char* embedding_type(const std::string& cls) {
   return cls == "TextDoc" || cls == "ImageDoc" || cls.empty() ? "ndarray_embedding" : "ndarray";
 }
@@ -234,6 +244,9 @@ std::string from_record(const Document& doc) {
       set_none(n);
     } else {
       if (!is_utf8(doc.meta.uri)) throw UsageError(EINVAL, where + " field url: not UTF-8");
+      if (doc.meta.foreign_class == "TextDoc" && !text_url_ok(doc.meta.uri))
+        throw UsageError(EINVAL, where + " field url: DocArray's TextUrl would refuse '" + doc.meta.uri.substr(0, 128) +
+                                     "' (not a text file extension)");
       n.set_text(doc.meta.uri);
       if (!n.has_type() && doc.meta.foreign_class == "TextDoc") n.set_type("text_url");
       if (!n.has_type() && doc.meta.foreign_class == "ImageDoc") n.set_type("image_url");
@@ -275,8 +288,8 @@ std::string as_text_doc(const Document& doc) {
     data["bytes_"].set_blob(doc.content);
   }
   auto& url = data["url"];
-  if (!doc.meta.uri.empty()) {
-    if (!is_utf8(doc.meta.uri)) throw UsageError(EINVAL, where + " field url: not UTF-8");
+  // The uri of a plain document is often its file name: kept only where TextUrl takes it.
+  if (!doc.meta.uri.empty() && is_utf8(doc.meta.uri) && text_url_ok(doc.meta.uri)) {
     url.set_text(doc.meta.uri);
     url.set_type("text_url");
   }
