@@ -289,7 +289,8 @@ int cmd_keys(int argc, char** argv) {
   if (a.has("--json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& k : keys) {
-      nlohmann::json j = {{"key", k.key}, {"format", k.format.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.format)}, {"size", k.size}, {"etag", k.etag}, {"pushed_at", iso8601_utc(k.mtime_ns)}};
+      nlohmann::json j = {{"key", k.key}, {"size", k.size}, {"etag", k.etag}, {"pushed_at", iso8601_utc(k.mtime_ns)}};
+      j["format"] = k.format.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.format);
       j["documents"] = k.documents_known ? nlohmann::json(k.documents) : nlohmann::json(nullptr);
       j["expires"] = k.expires_ns ? nlohmann::json(iso8601_utc(k.expires_ns)) : nlohmann::json(nullptr);
       out.push_back(j);
@@ -300,7 +301,8 @@ int cmd_keys(int argc, char** argv) {
   const bool human = a.has("-h") || a.has("--human");
   Table t({"KEY", "FORMAT", "SIZE", "DOCUMENTS", "PUSHED AT", "EXPIRES"}, {false, false, true, true, false, false});
   for (const auto& k : keys)
-    t.add({k.key, k.format.empty() ? "?" : k.format, format_size(k.size, human), k.documents_known ? std::to_string(k.documents) : "?",
+    t.add({k.key, k.format.empty() ? "?" : k.format, format_size(k.size, human),
+           k.documents_known ? std::to_string(k.documents) : "?",
            local_time(k.created_ns ? k.created_ns : k.mtime_ns), k.expires_ns ? local_time(k.expires_ns) : "never"});
   t.print(std::cout, ::isatty(STDOUT_FILENO));
   return kExitOk;

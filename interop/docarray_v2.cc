@@ -74,7 +74,8 @@ void set_ndarray(v2::NodeProto& node, const NdArray& a, const std::string& where
   d->set_buffer(a.data);
   d->clear_shape();
   for (uint64_t s : a.shape) {
-    if (s > UINT32_MAX) throw UsageError(EINVAL, where + ": a dimension of " + std::to_string(s) + " does not fit a u32");
+    if (s > UINT32_MAX)
+      throw UsageError(EINVAL, where + ": a dimension of " + std::to_string(s) + " does not fit a u32");
     d->add_shape(static_cast<uint32_t>(s));
   }
 }
