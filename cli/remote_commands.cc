@@ -299,11 +299,12 @@ int cmd_keys(int argc, char** argv) {
     return kExitOk;
   }
   const bool human = a.has("-h") || a.has("--human");
-  Table t({"KEY", "FORMAT", "SIZE", "DOCUMENTS", "PUSHED AT", "EXPIRES"}, {false, false, true, true, false, false});
+  // FORMAT last: scripts read the older columns by position.
+  Table t({"KEY", "SIZE", "DOCUMENTS", "PUSHED AT", "EXPIRES", "FORMAT"}, {false, true, true, false, false, false});
   for (const auto& k : keys)
-    t.add({k.key, k.format.empty() ? "?" : k.format, format_size(k.size, human),
-           k.documents_known ? std::to_string(k.documents) : "?",
-           local_time(k.created_ns ? k.created_ns : k.mtime_ns), k.expires_ns ? local_time(k.expires_ns) : "never"});
+    t.add({k.key, format_size(k.size, human), k.documents_known ? std::to_string(k.documents) : "?",
+           local_time(k.created_ns ? k.created_ns : k.mtime_ns), k.expires_ns ? local_time(k.expires_ns) : "never",
+           k.format.empty() ? "?" : k.format});
   t.print(std::cout, ::isatty(STDOUT_FILENO));
   return kExitOk;
 }
@@ -395,8 +396,8 @@ std::vector<Command> remote_commands() {
        cmd_pull},
       {"keys", "list the keys on a remote",
        usage("usage: docfs keys [--remote URL] [--json] [-h] [options]",
-             "Lists keys that have not expired: key, format (docfs or docarray), size, documents,\n"
-             "pushed at, expires. Aligned\n"
+             "Lists keys that have not expired: key, size, documents, pushed at, expires, format\n"
+             "(docfs, docarray, or ? for neither). Aligned\n"
              "columns on a terminal, tab-separated values otherwise.\n"
              "  --json             a JSON array instead\n"
              "  -h, --human        sizes like 1.5G\n"),
