@@ -5,6 +5,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <climits>
+#include <cmath>
 #include <mutex>
 #include <set>
 
@@ -87,7 +88,10 @@ std::optional<TagValue> scalar_tag(const v2::NodeProto& n) {
   switch (n.content_case()) {
     case v2::NodeProto::kText: return TagValue(n.text());
     case v2::NodeProto::kInteger: return TagValue(static_cast<int64_t>(n.integer()));
-    case v2::NodeProto::kFloat: return TagValue(n.float_());
+    case v2::NodeProto::kFloat:
+      // NaN and infinities have no JSON form (and NaN != NaN): they stay in the record only.
+      if (!std::isfinite(n.float_())) return std::nullopt;
+      return TagValue(n.float_());
     case v2::NodeProto::kBoolean: return TagValue(n.boolean());
     default: return std::nullopt;
   }
