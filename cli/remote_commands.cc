@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "cli/args.h"
-#include "cli/docarray_remote.h"
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/error.h"
 #include "core/time_format.h"
 #include "remote/backend.h"
 #include "remote/docarray_object.h"
+#include "remote/docarray_transfer.h"
 #include "remote/key_name.h"
 #include "remote/sigv4.h"
 #include "remote/transfer.h"

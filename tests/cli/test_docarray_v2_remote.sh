@@ -82,6 +82,20 @@ set +e; out=$("$DOCFS" pull plainkey "$work/new" --remote "$R" 2>&1); set -e
 grep -q "not a docfs archive" <<<"$out" || fail "plainkey: $out"
 grep -q "newer" <<<"$out" && fail "a version was read before the magic: $out"
 
+# The mount shows DocArray keys under .remote/NAME.docs/, read-only.
+"$DOCFS" init "$work/m" >/dev/null
+mkdir "$work/mnt"
+timeout 20 "$DOCFS" mount "$work/m" "$work/mnt" -o "remote=$R"
+trap 'fusermount3 -uz "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
+[[ $(cat "$work/mnt/.remote/texts.docs/folder/nested.txt") == "id with a slash" ]] || fail "mount: nested.txt"
+[[ $(getfattr --only-values -n user.tag.title "$work/mnt/.remote/mydocs.docs/my-0" 2>/dev/null) == first ]] || fail "mount: tag"
+set +e; echo x 2>/dev/null >>"$work/mnt/.remote/texts.docs/text-plain"; rc=$?; set -e
+[[ $rc != 0 ]] || fail "a DocArray key took a write"
+set +e; mkdir "$work/mnt/.remote/new.docs" 2>/dev/null; rc=$?; set -e
+[[ $rc != 0 ]] || fail "mkdir .remote/new.docs worked"
+"$DOCFS" umount "$work/mnt"
+cmp "$FIX/file-remote/texts.docs" "$work/remote/texts.docs" || fail "the mount changed DocArray's object"
+
 # Where DocArray itself runs (see ../shared/interop/README.md), it reads the pushes.
 reader=/work/shared/interop/docarray-v2/read_with_docarray_v2.py
 if [[ -x /usr/bin/python3 && -f $reader ]] && /usr/bin/python3 "$reader" pull "file://$work/out/texts" TextDoc >"$work/da" 2>&1; then

@@ -1,4 +1,4 @@
-#include "cli/docarray_remote.h"
+#include "remote/docarray_transfer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include "remote/docarray_object.h"
 #include "remote/key_name.h"
 
-namespace docfs::cli {
+namespace docfs::remote {
 namespace {
 
 // The bytes of a fetched object, read front to back.
@@ -74,7 +74,7 @@ class StringContent : public ContentSource {
   const std::string& s_;
 };
 
-std::string file_dir(const remote::Backend& b) {
+std::string file_dir(const Backend& b) {
   const std::string url = b.url();
   if (url.rfind("file://", 0) != 0) return "";
   return url.substr(7);
@@ -85,10 +85,10 @@ std::string file_dir(const remote::Backend& b) {
 std::string docarray_key_for(const std::string& name) {
   std::string stem = name;
   if (auto dot = stem.rfind('.'); dot != std::string::npos && dot > 0) stem.resize(dot);
-  return stem + std::string(remote::kDocArraySuffix);
+  return stem + std::string(kDocArraySuffix);
 }
 
-DocArrayTransfer pull_docarray(remote::Backend& backend, const std::string& key, const std::string& dest,
+DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const std::string& dest,
                                uint64_t max_bytes) {
   const std::string where = backend.url() + "/" + key;
   if (file_dir(backend).empty())
@@ -97,18 +97,19 @@ DocArrayTransfer pull_docarray(remote::Backend& backend, const std::string& key,
                               "loading a pickle can run arbitrary code, and docfs has no restricted decoder for "
                               "DocArray's pickles yet. Push with DocList.push('file://...') (protobuf), or pull with "
                               "DocArray and `docfs import` its JSON");
-  remote::check_pull_destination(dest);
-  remote::FetchOptions fo;
-  fo.check = [&](const remote::ObjectInfo& i) {
+  check_pull_destination(dest);
+  FetchOptions fo;
+  fo.check = [&](const ObjectInfo& i) {
     if (max_bytes && i.size > max_bytes)
       throw UsageError(EFBIG, key + " is " + std::to_string(i.size) + " bytes, more than --max-bytes " +
                                   std::to_string(max_bytes) + "; nothing was read");
   };
-  remote::Fetched f = backend.fetch(key, fo);
+  Fetched f = backend.fetch(key, fo);
   DocArrayTransfer r;
   r.key = key;
   r.bytes = f.size;
-  r.documents = remote::build_store_at(dest, [&](StoreBuilder& store) {
+  r.info = f.info;
+  r.documents = build_store_at(dest, [&](StoreBuilder& store) {
     auto src = interop::docarray_v2_source(std::make_unique<FileInput>(f.file, f.size));
     std::set<std::string> ids;
     uint64_t n = 0;
@@ -131,14 +132,14 @@ DocArrayTransfer pull_docarray(remote::Backend& backend, const std::string& key,
   return r;
 }
 
-DocArrayTransfer push_docarray(const std::string& store_dir, remote::Backend& backend, const std::string& name) {
+DocArrayTransfer push_docarray(const std::string& store_dir, Backend& backend, const std::string& name) {
   const std::string dir = file_dir(backend);
   if (dir.empty())
     throw UsageError(ENOTSUP, "--format docarray pushes to file:// remotes only: DocArray's s3:// objects are Python "
                               "pickles, which docfs does not write");
   DocArrayTransfer r;
   r.key = docarray_key_for(name);
-  remote::check_key_name(r.key);
+  check_key_name(r.key);
   auto store = Store::open(store_dir, OpenOptions{.create = false, .read_only = true});
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -178,4 +179,4 @@ DocArrayTransfer push_docarray(const std::string& store_dir, remote::Backend& ba
   return r;
 }
 
-}  // namespace docfs::cli
+}  // namespace docfs::remote
