@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "interop/docarray_v2.h"
+#include "interop/docarray_v2_pickle.h"
 #include "interop/framing.h"
 
 namespace docfs::interop {
@@ -41,8 +42,10 @@ std::string gzip_fast(std::string_view data) {
 
 class V2Source : public DocumentSource {
  public:
-  V2Source(std::unique_ptr<ByteInput> in, std::string class_name)
-      : owned_(std::move(in)), in_(*owned_), class_name_(std::move(class_name)) {}
+  // pickled: s3:// objects, whose framing holds pickles, not gzip(DocProto) (the whole
+  // object's gzip is undone by the caller's input); offsets are then in the gunzipped bytes.
+  V2Source(std::unique_ptr<ByteInput> in, std::string class_name, bool pickled)
+      : owned_(std::move(in)), in_(*owned_), class_name_(std::move(class_name)), pickled_(pickled) {}
 
   std::optional<Document> next() override {
     if (done_) return std::nullopt;
@@ -71,6 +74,15 @@ class V2Source : public DocumentSource {
       throw FormatError(doc + ": length " + std::to_string(len) + " at byte " + std::to_string(at) +
                         " runs past the end: the stream ends after " + std::to_string(bytes_.size()) +
                         " of its bytes (truncated)");
+    if (pickled_) {
+      try {
+        PickledDocument p = docproto_from_pickle(bytes_);
+        return document_from_v2(p.docproto, class_name_.empty() ? p.class_name : class_name_);
+      } catch (const Error& e) {
+        throw FormatError(doc + ": its pickle at byte " + std::to_string(at + 4) + " of the gunzipped object: " +
+                          e.what());
+      }
+    }
     std::string plain;
     try {
       plain = decompress(bytes_, Compression::kGzip, kMaxDocumentBytes);
@@ -88,6 +100,7 @@ class V2Source : public DocumentSource {
   std::unique_ptr<ByteInput> owned_;
   CountingInput in_;
   std::string class_name_;
+  bool pickled_;
   uint64_t index_ = 0;
   bool done_ = false;
   std::string bytes_;
@@ -122,7 +135,11 @@ class V2Sink : public DocumentSink {
 }  // namespace
 
 std::unique_ptr<DocumentSource> docarray_v2_source(std::unique_ptr<ByteInput> in, std::string class_name) {
-  return std::make_unique<V2Source>(std::move(in), std::move(class_name));
+  return std::make_unique<V2Source>(std::move(in), std::move(class_name), false);
+}
+
+std::unique_ptr<DocumentSource> docarray_v2_pickle_source(std::unique_ptr<ByteInput> in) {
+  return std::make_unique<V2Source>(decompressing(std::move(in), Compression::kGzip), "", true);
 }
 
 std::unique_ptr<DocumentSink> docarray_v2_sink(ByteOutput& out) { return std::make_unique<V2Sink>(out); }

@@ -16,6 +16,10 @@ namespace docfs::interop {
 // missing end marker, corrupt gzip, a length over kMaxDocumentBytes, bytes after the end
 // marker); BadDocument for a DocProto docfs cannot take.
 std::unique_ptr<DocumentSource> docarray_v2_source(std::unique_ptr<ByteInput> in, std::string class_name = "");
+// DocArray's s3:// object: the whole object gzip-compressed around the same framing, each
+// item a pickle of the document, decoded without executing anything (docarray_v2_pickle.h).
+// A pickle outside that subset is a FormatError naming the document, the byte and what it met.
+std::unique_ptr<DocumentSource> docarray_v2_pickle_source(std::unique_ptr<ByteInput> in);
 // finish() writes the end marker; `out` is its owner's to finish.
 std::unique_ptr<DocumentSink> docarray_v2_sink(ByteOutput& out);
 

@@ -11,6 +11,7 @@
 
 #include "docarray_v2.pb.h"
 #include "interop/docarray_v2.h"
+#include "interop/docarray_v2_pickle.h"
 #include "interop/docarray_v2_stream.h"
 #include "interop/npy.h"
 
@@ -230,5 +231,59 @@ TEST(DocArrayV2, BrokenStreams) {
   EXPECT_NE(error_of(s).find("has no id"), std::string::npos) << error_of(s);
 }
 
+std::vector<Document> read_pickled(const std::string& bytes) {
+  std::istringstream in(bytes);
+  auto src = docarray_v2_pickle_source(input_from(in));
+  std::vector<Document> out;
+  while (auto d = src->next()) out.push_back(std::move(*d));
+  return out;
+}
+
+// DocArray pushed the same documents to file:// (protobuf) and s3:// (pickles): decoding the
+// pickles must give the DocProto DocArray's own protobuf path wrote, field for field.
+TEST(DocArrayV2Pickle, S3ObjectsEqualTheProtobufPushes) {
+  for (const char* name : {"texts", "mydocs"}) {
+    auto pickled = read_pickled(fixture(std::string("s3-objects/") + name + ".docs"));
+    auto proto = read_all(fixture(std::string("file-remote/") + name + ".docs"));
+    ASSERT_EQ(pickled.size(), proto.size()) << name;
+    for (size_t i = 0; i < proto.size(); ++i) {
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(proto_of(pickled[i]), proto_of(proto[i])))
+          << name << " " << i << ":\n" << proto_of(pickled[i]).DebugString() << "\nvs\n" << proto_of(proto[i]).DebugString();
+      Document a = pickled[i], b = proto[i];
+      a.meta.foreign_record.clear();
+      b.meta.foreign_record.clear();
+      b.meta.foreign_class = a.meta.foreign_class;  // the pickle names the class, the stream does not
+      EXPECT_EQ(a, b) << name << " " << i;
+    }
+  }
+  EXPECT_EQ(read_pickled(fixture("s3-objects/mydocs.docs"))[0].meta.foreign_class, "__main__.MyDoc");
+  EXPECT_EQ(read_pickled(fixture("s3-objects/texts.docs"))[0].meta.foreign_class, "TextDoc");
+}
+
+std::string pickle_error(const std::string& pickle) {
+  try {
+    docproto_from_pickle(pickle);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DocArrayV2Pickle, RefusesWhatItDoesNotKnowAndRunsNothing) {
+  // pickle.dumps(os.system) at protocol 0/2 and a REDUCE calling it
+  EXPECT_NE(pickle_error(std::string("\x80\x02" "cos\nsystem\nq\x00.", 16)).find("global os.system"), std::string::npos);
+  EXPECT_NE(pickle_error(std::string("\x80\x04\x8c\x08" "builtins\x8c\x04" "eval\x93.")).find("builtins.eval"),
+            std::string::npos);
+  // REDUCE of a docarray class (only numpy's reconstructor and dtype may be "called")
+  EXPECT_NE(pickle_error(std::string("\x80\x04\x8c\x12" "docarray.typing.id\x8c\x02" "ID\x93)R.")).find("REDUCE of docarray.typing.id.ID"),
+            std::string::npos);
+  EXPECT_NE(pickle_error("\x80\x04I12\n.").find("opcode 0x49"), std::string::npos);  // INT: not in the subset
+  EXPECT_NE(pickle_error("\x80\x04\x8c\x10" "abc").find("truncated"), std::string::npos);
+  EXPECT_NE(pickle_error("\x80\x04K\x01.").find("not a DocArray document"), std::string::npos);
+  EXPECT_NE(pickle_error("\x80\x04h\x05.").find("memo entry 5"), std::string::npos);
+  // A whole object cut short: the framing error names the byte.
+  std::string obj = fixture("s3-objects/texts.docs");
+  EXPECT_THROW(read_pickled(obj.substr(0, obj.size() / 2)), FormatError);
+}
 }  // namespace
 }  // namespace docfs::interop
