@@ -91,14 +91,14 @@ std::string docarray_key_for(const std::string& name) {
 DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const std::string& dest,
                                uint64_t max_bytes) {
   const std::string where = backend.url() + "/" + key;
-  if (file_dir(backend).empty())
-    throw UsageError(ENOTSUP, where + " is a DocArray object on an s3:// remote: DocArray pushes those as Python "
-                              "pickles (protocol='pickle', the whole object gzip-compressed). docfs does not unpickle: "
-                              "loading a pickle can run arbitrary code, and docfs has no restricted decoder for "
-                              "DocArray's pickles yet. Push with DocList.push('file://...') (protobuf), or pull with "
-                              "DocArray and `docfs import` its JSON");
+  // file:// objects frame gzip(DocProto); s3:// ones are one gzip around framed pickles.
+  const bool pickled = file_dir(backend).empty();
   check_pull_destination(dest);
   FetchOptions fo;
+  std::string d = dest;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  fo.tmp_dir = std::filesystem::path(d).parent_path().string();
+  if (fo.tmp_dir.empty()) fo.tmp_dir = ".";
   fo.check = [&](const ObjectInfo& i) {
     if (max_bytes && i.size > max_bytes)
       throw UsageError(EFBIG, key + " is " + std::to_string(i.size) + " bytes, more than --max-bytes " +
@@ -110,7 +110,9 @@ DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const s
   r.bytes = f.size;
   r.info = f.info;
   r.documents = build_store_at(dest, [&](StoreBuilder& store) {
-    auto src = interop::docarray_v2_source(std::make_unique<FileInput>(f.file, f.size));
+    auto in = std::make_unique<FileInput>(f.file, f.size);
+    auto src = pickled ? interop::docarray_v2_pickle_source(std::move(in))
+                       : interop::docarray_v2_source(std::move(in));
     std::set<std::string> ids;
     uint64_t n = 0;
     try {

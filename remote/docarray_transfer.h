@@ -24,7 +24,8 @@ std::string docarray_key_for(const std::string& name);
 
 // Pulls the DocArray object `key` into the store `dest` (created, or an unlocked store
 // replaced): every document is read and checked before the store is put in place; on any
-// error `dest` is untouched. s3:// objects hold pickles and are refused by name.
+// error `dest` is untouched. s3:// objects hold pickles: decoded by docfs's restricted
+// decoder (interop/docarray_v2_pickle.h), which executes nothing.
 DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const std::string& dest,
                                uint64_t max_bytes);
 
