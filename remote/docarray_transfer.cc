@@ -126,7 +126,9 @@ DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const s
         store.add(d->meta, content);
         ++n;
       }
-    } catch (const Error& e) {
+    } catch (const FormatError& e) {  // the object's bytes: name the object; I/O errors pass as they are
+      throw FormatError(where + ": " + e.what() + "; nothing was pulled");
+    } catch (const UsageError& e) {
       throw FormatError(where + ": " + e.what() + "; nothing was pulled");
     }
     return n;

@@ -175,6 +175,9 @@ if [[ $REMOTES == *" docarray "* ]]; then
   row "pull NAME.docs" "$da_pull" "cp + sync FILE" "$da_cp_down"
   if [[ $da_python == yes ]]; then row "pull NAME.docs" "$da_pull" "DocList[TextDoc].pull" "$da_python_pull"
   else echo "(DocArray 0.40.1 does not run here: no DocList.pull row)"; fi
+  echo "(DocArray's format has no SHA-256: push gzips each document, stored when incompressible;"
+  echo " pull gunzips, parses each DocProto and builds the store; DocList.pull is DocArray 0.40.1"
+  echo " under /usr/bin/python3, reading the object docfs pushed)"
 fi
 echo "(ratio = peer seconds / docfs seconds: above 1 means docfs is faster. docfs push and pull"
 echo " also hash every byte with SHA-256; pull rebuilds the store and fsyncs it, file:// push"
