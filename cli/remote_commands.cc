@@ -18,6 +18,8 @@
 #include "core/error.h"
 #include "core/time_format.h"
 #include "remote/backend.h"
+#include "remote/docarray_object.h"
+#include "remote/docarray_transfer.h"
 #include "remote/key_name.h"
 #include "remote/sigv4.h"
 #include "remote/transfer.h"
@@ -163,10 +165,25 @@ bool quiet(const Args& a) { return a.has("--quiet") || a.has("-q"); }
 // ---------------------------------------------------------------- push
 
 int cmd_push(int argc, char** argv) {
-  Args a(argc, argv, with(kRemoteValued, {"--ttl", "--if-match"}), with(kRemoteFlags, {"--if-absent"}));
+  Args a(argc, argv, with(kRemoteValued, {"--ttl", "--if-match", "--format"}), with(kRemoteFlags, {"--if-absent"}));
   a.expect_positional(2, 2);
   const std::string store = a.positional()[0], key = a.positional()[1];
   require_key(key);
+  if (auto f = a.value("--format"); f && *f != "docfs") {
+    if (*f != "docarray") throw CliUsageError("--format is docfs (the default) or docarray, not " + *f);
+    if (a.value("--ttl") || a.value("--if-match") || a.has("--if-absent"))
+      throw CliUsageError("--ttl, --if-match and --if-absent are docfs archive features; DocArray's format has no "
+                          "room for them");
+    auto b = backend(a);
+    DocArrayTransfer r = push_docarray(store, *b, key);
+    if (!quiet(a)) {
+      std::cout << "pushed " << r.documents << " documents (" << format_size(r.bytes, true) << ") to " << b->url()
+                << "/" << r.key << " in DocArray's format";
+      if (r.skipped) std::cout << "; skipped " << r.skipped << " directories, links or special files";
+      std::cout << "\n";
+    }
+    return kExitOk;
+  }
   PushOptions po;
   if (auto m = a.value("--if-match")) {
     if (m->empty()) throw CliUsageError("--if-match needs an ETAG (see `docfs keys --json`)");
@@ -238,6 +255,21 @@ int cmd_pull(int argc, char** argv) {
     r = pull_url(what, dest, po, backend_options(a));
   } else {
     auto b = backend(a);
+    // A DocArray object: NAME.docs itself, or NAME when the remote has no docfs key NAME.
+    std::string docarray_key;
+    std::optional<ObjectInfo> own = b->head(what);
+    if (own && own->format == "docarray") docarray_key = what;
+    else if (!own && key_name_problem(what + std::string(kDocArraySuffix)).empty() &&
+             b->head(what + std::string(kDocArraySuffix)))
+      docarray_key = what + std::string(kDocArraySuffix);
+    if (!docarray_key.empty()) {
+      bar.finish();
+      DocArrayTransfer d = pull_docarray(*b, docarray_key, dest, po.max_bytes);
+      if (!quiet(a))
+        std::cout << "pulled " << d.documents << " documents (" << format_size(d.bytes, true) << ") from DocArray's "
+                  << docarray_key << " into " << dest << "\n";
+      return kExitOk;
+    }
     r = pull_store(*b, what, dest, po);
   }
   bar.finish();
@@ -258,6 +290,7 @@ int cmd_keys(int argc, char** argv) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& k : keys) {
       nlohmann::json j = {{"key", k.key}, {"size", k.size}, {"etag", k.etag}, {"pushed_at", iso8601_utc(k.mtime_ns)}};
+      j["format"] = k.format.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.format);
       j["documents"] = k.documents_known ? nlohmann::json(k.documents) : nlohmann::json(nullptr);
       j["expires"] = k.expires_ns ? nlohmann::json(iso8601_utc(k.expires_ns)) : nlohmann::json(nullptr);
       out.push_back(j);
@@ -266,10 +299,12 @@ int cmd_keys(int argc, char** argv) {
     return kExitOk;
   }
   const bool human = a.has("-h") || a.has("--human");
-  Table t({"KEY", "SIZE", "DOCUMENTS", "PUSHED AT", "EXPIRES"}, {false, true, true, false, false});
+  // FORMAT last: scripts read the older columns by position.
+  Table t({"KEY", "SIZE", "DOCUMENTS", "PUSHED AT", "EXPIRES", "FORMAT"}, {false, true, true, false, false, false});
   for (const auto& k : keys)
     t.add({k.key, format_size(k.size, human), k.documents_known ? std::to_string(k.documents) : "?",
-           local_time(k.created_ns ? k.created_ns : k.mtime_ns), k.expires_ns ? local_time(k.expires_ns) : "never"});
+           local_time(k.created_ns ? k.created_ns : k.mtime_ns), k.expires_ns ? local_time(k.expires_ns) : "never",
+           k.format.empty() ? "?" : k.format});
   t.print(std::cout, ::isatty(STDOUT_FILENO));
   return kExitOk;
 }
@@ -336,7 +371,8 @@ std::string usage(const std::string& head, const std::string& body) {
 std::vector<Command> remote_commands() {
   return {
       {"push", "push a store to a remote under a key",
-       usage("usage: docfs push STORE KEY [--remote URL] [--ttl DURATION] [--if-match ETAG | --if-absent] [options]",
+       usage("usage: docfs push STORE KEY [--remote URL] [--ttl DURATION] [--if-match ETAG | --if-absent]\n"
+             "                        [--format docfs|docarray] [options]",
              "Packs the live documents of STORE into one archive and stores it under KEY (1-255\n"
              "bytes of A-Z a-z 0-9 . _ -). The same key again replaces the old array atomically.\n"
              "  --ttl DURATION     expire the key after DURATION (30m, 12h, 7d): expired keys are\n"
@@ -345,18 +381,23 @@ std::vector<Command> remote_commands() {
              "                     otherwise fail and replace nothing\n"
              "  --if-absent        create the key only if it does not exist\n"
              "Without them, a push that replaces an existing key prints `replaced etag ETAG pushed\n"
-             "at TIME`.\n"),
+             "at TIME`.\n"
+             "  --format docarray  write KEY.docs as DocArray 0.40's DocList.push('file://DIR/KEY')\n"
+             "                     does (file:// remotes; DocList[T].pull reads it)\n"),
        cmd_push},
       {"pull", "pull a key or a share link into a store",
        usage("usage: docfs pull KEY|URL STORE [--remote URL] [--max-bytes SIZE] [options]",
              "Downloads the array under KEY (or from a link made by `docfs share`, no credentials\n"
              "needed), checks magic, version, length and SHA-256, and only then puts the store in\n"
              "place at STORE (a new directory, or an existing store that is not mounted).\n"
+             "DocArray's objects are pulled too: KEY.docs, or KEY when there is no docfs key KEY\n"
+             "(file:// remotes; every document is checked before STORE is put in place).\n"
              "  --max-bytes SIZE   refuse arrays larger than SIZE before downloading them\n"),
        cmd_pull},
       {"keys", "list the keys on a remote",
        usage("usage: docfs keys [--remote URL] [--json] [-h] [options]",
-             "Lists keys that have not expired: key, size, documents, pushed at, expires. Aligned\n"
+             "Lists keys that have not expired: key, size, documents, pushed at, expires, format\n"
+             "(docfs, docarray, or ? for neither). Aligned\n"
              "columns on a terminal, tab-separated values otherwise.\n"
              "  --json             a JSON array instead\n"
              "  -h, --human        sizes like 1.5G\n"),

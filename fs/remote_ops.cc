@@ -10,6 +10,7 @@
 #include "fs/filesystem.h"
 #include "fs/log.h"
 #include "fs/remote_sync.h"
+#include "remote/docarray_object.h"
 #include "remote/key_name.h"
 
 namespace docfs::fs {
@@ -227,6 +228,10 @@ void Filesystem::mkdir_key(fuse_req_t req, const char* name) {
     fail(EINVAL);
   }
   if (opts_.read_only) fail(EROFS);
+  if (remote::is_docarray_key(nm)) {  // NAME.docs is DocArray's object, which the mount only reads
+    DOCFS_LOG_WARN("mkdir .remote/%s refused: names ending in .docs are DocArray's objects (read-only here)", name);
+    fail(EROFS);
+  }
   RemoteKey* k;
   {
     std::lock_guard<std::mutex> sl(remote_->state_mu());
@@ -267,7 +272,7 @@ void Filesystem::rmdir_key(fuse_req_t req, const char* name) {
     k = remote_->find_locked(name);
     if (!k || k->gone) fail(ENOENT);
   }
-  if (opts_.read_only) fail(EROFS);
+  if (opts_.read_only || remote::is_docarray_key(name)) fail(EROFS);
   ensure_key(*k);
   auto not_empty = [&] {
     std::lock_guard<std::mutex> lk(table_.mutex());

@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "fs/log.h"
+#include "remote/docarray_object.h"
+#include "remote/docarray_transfer.h"
 #include "remote/key_name.h"
 #include "remote/transfer.h"
 
@@ -260,6 +262,20 @@ std::string RemoteSync::new_gen_dir(RemoteKey& k) {
   return dir;
 }
 
+namespace {
+
+// A key named NAME.docs is DocArray's object (SEMANTICS.md "DocArray v2 remotes"): pulled
+// through its stream, and shown read-only (the mount does not push DocArray's format).
+bool docarray_key(const RemoteKey& k) { return remote::is_docarray_key(k.name); }
+
+remote::PullResult pull_key(remote::Backend& b, const RemoteKey& k, const std::string& dir) {
+  if (!docarray_key(k)) return remote::pull_store(b, k.name, dir, {});
+  auto d = remote::pull_docarray(b, k.name, dir, 0);
+  return {d.documents, d.bytes, d.info};
+}
+
+}  // namespace
+
 void RemoteSync::create_cache(RemoteKey& k) {
   if (opts_.read_only) throw UsageError(EROFS, "read-only mount");
   if (::mkdir(k.dir.c_str(), 0755) != 0 && errno != EEXIST) throw IoError(errno, "create " + k.dir);
@@ -291,7 +307,8 @@ void RemoteSync::open_cache(RemoteKey& k) {
     if (k.gen) dir = k.gen_dir();
   }
   if (!dir.empty()) {
-    auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
+    const bool ro = opts_.read_only || docarray_key(k);
+    auto store = Store::open(dir, OpenOptions{.create = false, .read_only = ro});
     std::lock_guard<std::mutex> lk(mu_);
     k.store = std::move(store);
     return;  // revalidated by the caller when remote_ttl says so
@@ -304,7 +321,7 @@ void RemoteSync::open_cache(RemoteKey& k) {
   }
   remote::PullResult r;
   try {
-    r = remote::pull_store(*backend(), k.name, dir, {});
+    r = pull_key(*backend(), k, dir);
   } catch (const Error& e) {
     DOCFS_LOG_ERROR("pulling key %s from %s failed (nothing cached): %s", k.name.c_str(), url_.c_str(),
                     e.what());
@@ -316,7 +333,7 @@ void RemoteSync::open_cache(RemoteKey& k) {
   }
   DOCFS_LOG_INFO("pulled key %s from %s: %llu documents", k.name.c_str(), url_.c_str(),
                  static_cast<unsigned long long>(r.documents));
-  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = false});
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = docarray_key(k)});
   std::lock_guard<std::mutex> lk(mu_);
   k.store = std::move(store);
   ++k.gen;
@@ -358,7 +375,7 @@ std::optional<std::string> RemoteSync::revalidate(RemoteKey& k, bool* deleted, s
     dir = new_gen_dir(k);
   }
   try {
-    auto r = remote::pull_store(*backend(), k.name, dir, {});
+    auto r = pull_key(*backend(), k, dir);
     *etag = r.info.etag.empty() ? info->etag : r.info.etag;
     DOCFS_LOG_INFO("key %s changed on %s: pulled %llu documents", k.name.c_str(), url_.c_str(),
                    static_cast<unsigned long long>(r.documents));
@@ -372,7 +389,8 @@ std::optional<std::string> RemoteSync::revalidate(RemoteKey& k, bool* deleted, s
 }
 
 Store* RemoteSync::install_locked(RemoteKey& k, const std::string& dir, const std::string& etag) {
-  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
+  const bool ro = opts_.read_only || docarray_key(k);
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = ro});
   if (k.store) retired_.push_back(std::move(k.store));
   k.store = std::move(store);
   ++k.gen;

@@ -283,7 +283,9 @@ Document from_json_at(const json& j, const std::string& path, int depth) {
     static const char* known[] = {"id", "text", "blob", "tensor", "mime_type", "uri", "parent_id", "granularity",
                                   "adjacency", "weight", "offset", "modality", "location", "tags", "_metadata",
                                   "embedding", "scores", "evaluations", "chunks", "matches"};
-    if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return k == n; }) && !v.is_null())
+    // clang 14 cannot capture a structured binding in a lambda: capture a plain reference.
+    const std::string& key = k;
+    if (std::none_of(std::begin(known), std::end(known), [&](const char* n) { return key == n; }) && !v.is_null())
       fail(path + k, "is not a DocArray field docfs knows; it would be lost");
   }
   if (depth == 0) {

@@ -93,6 +93,10 @@ std::string encode_archive_header(const ArchiveHeader& h) {
   return out;
 }
 
+bool has_archive_magic(std::string_view b) {
+  return b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0;
+}
+
 void check_archive_version(uint32_t version, const std::string& where) {
   if (version > kArchiveFormatVersion)
     throw FormatError(where + ": archive format version " + std::to_string(version) +
@@ -413,6 +417,37 @@ void check_pull_destination(const std::string& dest) {
   }
   if (!std::filesystem::is_empty(dest))
     throw UsageError(EEXIST, "cannot pull into " + dest + ": it is a non-empty directory that is not a docfs store");
+}
+
+uint64_t build_store_at(const std::string& dest_in, const std::function<uint64_t(StoreBuilder&)>& fill) {
+  std::string dest = dest_in;
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  check_pull_destination(dest);
+  const std::string tmp_prefix = "." + std::filesystem::path(dest).filename().string() + ".pull-";
+  remove_abandoned_pulls(parent_of(dest), tmp_prefix);
+  std::string tmpl = parent_of(dest) + "/" + tmp_prefix + std::to_string(::getpid()) + "-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw IoError(errno, "create temporary directory next to " + dest);
+  const std::string tmp = tmpl;
+  ::chmod(tmp.c_str(), 0755);
+  uint64_t n = 0;
+  try {
+    {
+      StoreBuilder store(tmp, false);
+      n = fill(store);
+      store.finish();
+    }
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+      if (errno != ENOTEMPTY && errno != EEXIST) throw IoError(errno, "rename " + tmp + " to " + dest);
+      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) != 0)
+        throw IoError(errno, "replace " + dest);
+      remove_tree(tmp);  // now the old store
+    }
+    sync_dir(parent_of(dest));
+  } catch (...) {
+    remove_tree(tmp);
+    throw;
+  }
+  return n;
 }
 
 UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& dest, Progress* progress,

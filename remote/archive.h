@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/file_io.h"
+#include "core/store_builder.h"
 #include "core/store.h"
 #include "remote/background_hash.h"
 #include "remote/backend.h"
@@ -45,6 +46,9 @@ struct ArchiveHeader {
 };
 
 std::string encode_archive_header(const ArchiveHeader& h);
+// True when `first_bytes` start with the archive magic "DOCFSARC". Nothing else in a header
+// means anything before this holds (the version is read only after it).
+bool has_archive_magic(std::string_view first_bytes);
 // Checks magic, version (a newer one is refused naming both) and the header CRC. `where`
 // names the archive in messages. Throws FormatError.
 ArchiveHeader decode_archive_header(std::string_view bytes, const std::string& where);
@@ -94,6 +98,11 @@ class StoreArchiveSource : public UploadSource {
   bool finished_ = false;
   std::unique_ptr<BackgroundSha256> hasher_;  // after stages_: stops before they go
 };
+
+// Builds a new store at `dest` with `fill` (which adds documents and returns how many) the
+// way unpack_archive does: in a temporary sibling directory, renamed into place only when
+// fill returned; on any exception `dest` is untouched. For pulls of foreign formats.
+uint64_t build_store_at(const std::string& dest, const std::function<uint64_t(StoreBuilder&)>& fill);
 
 struct UnpackResult {
   uint64_t documents = 0;

@@ -28,7 +28,9 @@ struct ObjectInfo {
   bool documents_known = false;
   int64_t created_ns = 0;
   int64_t expires_ns = 0;  // 0: never
-  uint32_t format_version = 0;
+  uint32_t format_version = 0;  // set only when the object is a docfs archive (magic checked)
+  // "docfs" (an archive), "docarray" (DocArray v2's NAME.docs), "" (neither).
+  std::string format;
   bool expired(int64_t now_ns) const { return expires_ns != 0 && expires_ns <= now_ns; }
 };
 

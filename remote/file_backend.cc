@@ -13,6 +13,7 @@
 #include "core/direct_file_writer.h"
 #include "core/error.h"
 #include "remote/archive.h"
+#include "remote/docarray_object.h"
 #include "remote/key_name.h"
 
 namespace docfs::remote {
@@ -63,21 +64,31 @@ std::optional<ObjectInfo> FileBackend::info_of(const std::string& key, const Fil
   info.size = static_cast<uint64_t>(st.st_size);
   info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   info.etag = std::to_string(st.st_ino) + "-" + std::to_string(info.size) + "-" + std::to_string(info.mtime_ns);
-  // The archive header carries what S3 keeps in object metadata. A damaged header just
-  // leaves the fields unknown here; pull reports the problem.
+  // The archive header carries what S3 keeps in object metadata. Magic first: only an
+  // archive's bytes 8..11 are a format version (a DocArray stream's are not). A damaged
+  // header just leaves the fields unknown here; pull reports the problem.
   try {
     File own;
     if (!open_file) own = File::open(path, O_RDONLY);
     const File& f = open_file ? *open_file : own;
     std::string bytes = f.pread_string(std::min<uint64_t>(info.size, kArchiveHeaderSize), 0);
-    info.format_version = bytes.size() >= 12 ? static_cast<uint32_t>(static_cast<unsigned char>(bytes[8])) |
-                                                   static_cast<uint32_t>(static_cast<unsigned char>(bytes[9])) << 8
-                                             : 0;
-    ArchiveHeader h = decode_archive_header(bytes, path);
-    info.documents = h.documents;
-    info.documents_known = true;
-    info.created_ns = h.created_ns;
-    info.expires_ns = h.expires_ns;
+    if (has_archive_magic(bytes)) {
+      info.format = "docfs";
+      info.format_version = bytes.size() >= 12 ? static_cast<uint32_t>(static_cast<unsigned char>(bytes[8])) |
+                                                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[9])) << 8
+                                               : 0;
+      ArchiveHeader h = decode_archive_header(bytes, path);
+      info.documents = h.documents;
+      info.documents_known = true;
+      info.created_ns = h.created_ns;
+      info.expires_ns = h.expires_ns;
+    } else if (is_docarray_key(key)) {
+      info.format = "docarray";
+      if (auto n = count_docarray_stream(f, info.size)) {
+        info.documents = *n;
+        info.documents_known = true;
+      }
+    }
   } catch (const Error&) {
   }
   return info;

@@ -15,6 +15,7 @@
 #include "core/document.h"
 #include "core/error.h"
 #include "remote/crypto.h"
+#include "remote/docarray_object.h"
 #include "remote/download.h"
 #include "remote/key_name.h"
 #include "remote/xml.h"
@@ -67,6 +68,8 @@ ObjectInfo info_from_headers(const std::string& key, const HttpResponse& r) {
   i.created_ns = static_cast<int64_t>(to_u64(r.header(std::string("x-amz-meta-") + kMetaCreated)));
   i.expires_ns = static_cast<int64_t>(to_u64(r.header(std::string("x-amz-meta-") + kMetaExpires)));
   i.format_version = static_cast<uint32_t>(to_u64(r.header(std::string("x-amz-meta-") + kMetaFormat)));
+  // Only docfs writes its format metadata; a DocArray push leaves none and names NAME.docs.
+  i.format = i.format_version ? "docfs" : is_docarray_key(key) ? "docarray" : "";
   return i;
 }
 

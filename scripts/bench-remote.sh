@@ -7,7 +7,9 @@
 #   BENCH_DIR=/tmp/...   where the stores and files go (needs ~4x BENCH_MB free)
 #   BENCH_RUNS=3         each operation runs this many times, interleaved with its peer;
 #                        the table shows the median (a shared machine is noisy)
-#   BENCH_REMOTES="s3 file"  which halves to run
+#   BENCH_REMOTES="s3 file docarray"  which parts to run (docarray: DocArray v2's NAME.docs on
+#                        file://, push --format docarray and pull, beside cp and, where
+#                        /usr/bin/python3 runs DocArray 0.40.1, DocList[TextDoc].pull of it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -15,7 +17,7 @@ DOCFS=$(realpath "${DOCFS:-$ROOT/build/docfs}")
 MB=${BENCH_MB:-1024}
 DOC_KB=${BENCH_DOC_KB:-256}
 RUNS=${BENCH_RUNS:-3}
-REMOTES=" ${BENCH_REMOTES:-s3 file} "
+REMOTES=" ${BENCH_REMOTES:-s3 file docarray} "
 AWS=/usr/bin/aws
 [[ -x $DOCFS ]] || { echo "bench-remote: build docfs first (scripts/build.sh) or set DOCFS" >&2; exit 1; }
 [[ -x $AWS ]] || { echo "bench-remote: needs Debian's awscli at $AWS" >&2; exit 1; }
@@ -116,10 +118,34 @@ cp "$W/file" "$W/cpdir/file"
     sample cp_down_$mode bash -c "cp '$W/cpdir/file' '$W/file.cp' && sync '$W/file.cp'"
   done
 done
+# DocArray v2's file:// object (u32 length + gzip(DocProto) per document): the same store
+# pushed with --format docarray and pulled back, beside cp + sync of that object.
+DA_READER=/work/shared/interop/docarray-v2/read_with_docarray_v2.py
+da_python=no
+if [[ $REMOTES == *" docarray "* ]]; then
+  mkdir -p "$W/daremote" "$W/dacp"
+  "$DOCFS" push "$W/store" dabench --format docarray --remote "file://$W/daremote" --quiet
+  dasize=$(stat -c %s "$W/daremote/dabench.docs")
+  [[ -f $DA_READER ]] && /usr/bin/python3 "$DA_READER" pull "file://$W/daremote/dabench" TextDoc >/dev/null 2>&1 && da_python=yes
+  for ((r = 0; r < RUNS; r++)); do
+    rm -f "$W/daremote/dabench.docs"
+    prepare_input warm "$W/store/header.bin" "$W/store/body.bin"
+    sample da_push "$DOCFS" push "$W/store" dabench --format docarray --remote "file://$W/daremote" --quiet
+    prepare_input warm "$W/daremote/dabench.docs"
+    sample da_cp_up bash -c "cp '$W/daremote/dabench.docs' '$W/dacp/x' && sync '$W/dacp/x'"
+    rm -rf "$W/pulled-da"
+    prepare_input warm "$W/daremote/dabench.docs"
+    sample da_pull "$DOCFS" pull dabench "$W/pulled-da" --remote "file://$W/daremote" --quiet
+    rm -f "$W/dacp/y"
+    sample da_cp_down bash -c "cp '$W/dacp/x' '$W/dacp/y' && sync '$W/dacp/y'"
+    [[ $da_python == yes ]] && sample da_python_pull /usr/bin/python3 "$DA_READER" pull "file://$W/daremote/dabench" TextDoc
+  done
+fi
 settle
 
 "$DOCFS" export "$W/store" | sha256sum >"$W/a"
 for r in $REMOTES; do
+  [[ $r == docarray ]] && continue
   "$DOCFS" export "$W/pulled-$r" | sha256sum >"$W/b"
   cmp -s "$W/a" "$W/b" || { echo "bench-remote: the store pulled from $r:// differs!" >&2; exit 1; }
 done
@@ -141,6 +167,17 @@ if [[ $REMOTES == *" file "* ]]; then
     row "push file:// $mode" "${!push}" "cp + sync FILE, $mode" "${!cp_up}"
     row "pull file:// $mode" "${!pull}" "cp + sync FILE, $mode" "${!cp_down}"
   done
+fi
+if [[ $REMOTES == *" docarray "* ]]; then
+  size=$dasize
+  echo "DocArray v2 object (file://): $((size / 1048576)) MiB, $count TextDocs with $DOC_KB KiB bytes_"
+  row "push --format docarray" "$da_push" "cp + sync FILE" "$da_cp_up"
+  row "pull NAME.docs" "$da_pull" "cp + sync FILE" "$da_cp_down"
+  if [[ $da_python == yes ]]; then row "pull NAME.docs" "$da_pull" "DocList[TextDoc].pull" "$da_python_pull"
+  else echo "(DocArray 0.40.1 does not run here: no DocList.pull row)"; fi
+  echo "(DocArray's format has no SHA-256: push gzips each document, stored when incompressible;"
+  echo " pull gunzips, parses each DocProto and builds the store; DocList.pull is DocArray 0.40.1"
+  echo " under /usr/bin/python3, reading the object docfs pushed)"
 fi
 echo "(ratio = peer seconds / docfs seconds: above 1 means docfs is faster. docfs push and pull"
 echo " also hash every byte with SHA-256; pull rebuilds the store and fsyncs it, file:// push"
