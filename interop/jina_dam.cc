@@ -125,6 +125,11 @@ bool well_formed(const Row& r) {
   return r.p >= 0 && r.p % kPageSize == 0 && r.r >= 0 && r.r < kPageSize && r.rl > r.r;
 }
 
+// A row's body.bin range, in unsigned arithmetic: p and r+l each fit in int64, not
+// always their sum.
+uint64_t start_of(const Row& r) { return static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.r); }
+uint64_t end_of(const Row& r) { return static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl); }
+
 bool inside(const Row& r, uint64_t body_size) {
   return r.tombstone() || (static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl) <= body_size);
 }
@@ -161,7 +166,7 @@ Fit fit(const std::string& header, uint64_t body_size, int key_length, bool give
   const size_t row = 24 + 4 * static_cast<size_t>(key_length);
   f.full = header.size() / row;
   f.tail = header.size() % row;
-  int64_t last_end = 0;
+  uint64_t last_end = 0;  // unsigned: p and r+l are each below 2^63, their sum fits
   for (size_t i = 0; i < f.full; ++i) {
     // The offsets first and the id without building it: this runs for every key length.
     const char* b = header.data() + i * row;
@@ -171,8 +176,8 @@ Fit fit(const std::string& header, uint64_t body_size, int key_length, bool give
       ++f.good;
       if (inside(r, body_size)) ++f.in_body;
       if (!r.tombstone()) {
-        if (r.p + r.r == last_end) ++f.chained;
-        last_end = r.p + r.rl;
+        if (static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.r) == last_end) ++f.chained;
+        last_end = static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl);
       }
     } else if (give_up_early && i + 1 - f.good > 4 && (i + 1 - f.good) > f.good) {
       f.good = 0;  // clearly not this key length: stop reading
@@ -254,7 +259,8 @@ Layout read_layout(const std::string& dir, std::optional<int> forced, uint64_t* 
       why = std::string(id_ok ? "" : "its id is not UTF-32 text; ") + "not a row Jina writes (p " + std::to_string(r.p) +
             ", r " + std::to_string(r.r) + ", r+l " + std::to_string(r.rl) + ")";
     else if (!inside(r, body_size))
-      why = "it points at body.bin bytes " + std::to_string(r.p + r.r) + ".." + std::to_string(r.p + r.rl) +
+      why = "it points at body.bin bytes " + std::to_string(static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.r)) +
+            ".." + std::to_string(static_cast<uint64_t>(r.p) + static_cast<uint64_t>(r.rl)) +
             ", past its end (" + std::to_string(body_size) + " bytes)";
     else if (!r.tombstone() && r.rl - r.r > kMaxDocumentBytes)
       why = "its document is " + std::to_string(r.rl - r.r) + " bytes, more than protobuf reads (2 GiB)";
@@ -316,7 +322,7 @@ class JinaDamSource : public DocumentSource {
         ++info_.tombstones;
         continue;
       }
-      std::string head = body_.read(static_cast<uint64_t>(r.p + r.r), static_cast<size_t>(std::min<int64_t>(r.rl - r.r, 4200)));
+      std::string head = body_.read(start_of(r), static_cast<size_t>(std::min<int64_t>(r.rl - r.r, 4200)));
       std::string id = full_id_of(head);
       if (id.empty()) id = r.header_id;
       auto [it, fresh] = last_row.emplace(id, i);
@@ -340,13 +346,13 @@ class JinaDamSource : public DocumentSource {
     const Row& r = rows_[row];
     const std::string where = "header row " + std::to_string(row) + " at header.bin byte " + std::to_string(row * row_size_);
     if (!bad_[row].empty()) throw BadDocument(row, r.header_id, where + ": " + bad_[row]);
-    std::string bytes = body_.read(static_cast<uint64_t>(r.p + r.r), static_cast<size_t>(r.rl - r.r));
+    std::string bytes = body_.read(start_of(r), static_cast<size_t>(r.rl - r.r));
     try {
       return document_from_proto(bytes, ProtoSchema::kJina2);
     } catch (const Error& e) {
       throw BadDocument(row, r.header_id,
-                        std::string(e.what()) + " (" + where + ", body.bin bytes " + std::to_string(r.p + r.r) + ".." +
-                            std::to_string(r.p + r.rl) + ")");
+                        std::string(e.what()) + " (" + where + ", body.bin bytes " + std::to_string(start_of(r)) + ".." +
+                            std::to_string(end_of(r)) + ")");
     }
   }
 
