@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/crc32c.h"
@@ -69,17 +70,38 @@ uint64_t live_size(std::string_view id, const Location& l) {
 uint64_t content_end(const Location& l) {
   if (!l.extents) return l.content_off + l.content_len;
   uint64_t end = 0;
-  for (const auto& x : *l.extents) end = std::max(end, x.body_off + x.len);
+  for (const auto& x : *l.extents) end = std::max({end, x.body_off + x.len, x.checked_off() + x.checked_len()});
   return end;
 }
 
-void Store::Impl::require_extents_format_locked() {
-  if (header_version >= 2) return;
-  format::FileHeader fh{2, generation};
+std::optional<std::string> check_crc_ranges(const File& body, const std::vector<format::Extent>& xs) {
+  std::set<std::pair<uint64_t, uint64_t>> done;
+  std::string buf;
+  for (const auto& x : xs) {
+    if (x.own_crc() || !done.emplace(x.crc_off, x.crc_len).second) continue;
+    uint32_t crc = 0;
+    for (uint64_t at = 0; at < x.crc_len;) {
+      buf.resize(static_cast<size_t>(std::min<uint64_t>(x.crc_len - at, 1u << 20)));
+      if (body.pread(buf.data(), buf.size(), x.crc_off + at) != buf.size())
+        return body.path() + ": checksummed range at offset " + std::to_string(x.crc_off) + " is cut short";
+      crc = crc32c::extend(crc, buf.data(), buf.size());
+      at += buf.size();
+    }
+    if (crc != x.crc)
+      return body.path() + ": checksummed range at offset " + std::to_string(x.crc_off) + " (" +
+             std::to_string(x.crc_len) + " bytes, holding the extent at offset " + std::to_string(x.body_off) +
+             ") fails its checksum";
+  }
+  return std::nullopt;
+}
+
+void Store::Impl::require_format_locked(uint32_t version) {
+  if (header_version >= version) return;
+  format::FileHeader fh{version, generation};
   std::string bytes = format::encode_file_header(format::kHeaderMagic, fh);
   header.pwrite(bytes.data(), bytes.size(), 0);
   header.sync();  // before any entry an older build would call corrupt
-  header_version = 2;
+  header_version = version;
 }
 
 void check_id_or_throw(std::string_view id) {
@@ -344,17 +366,18 @@ void Store::Impl::open_files(bool create) {
 bool Store::Impl::apply(const Entry& e) {
   switch (e.type) {
     case EntryType::kPut:
-    case EntryType::kPutExtents: {
+    case EntryType::kPutExtents:
+    case EntryType::kPutExtentSpans: {
       const auto& p = e.put;
       uint64_t meta_end = p.record_off + format::kRecordHeaderSize + p.id.size() + p.meta_len;
-      Location prev, loc = location_of(p, e.type == EntryType::kPutExtents);
+      Location prev, loc = location_of(p, format::has_extents(e.type));
       uint64_t data_end = content_end(loc);
       uint64_t limit = read_only ? body_size_at_scan : body_end;
       if (meta_end > limit || data_end > limit || p.record_off < format::kFileHeaderSize)
         return false;
       if (loc.extents)
         for (const auto& x : *loc.extents)
-          if (x.body_off < format::kFileHeaderSize) return false;
+          if (x.body_off < format::kFileHeaderSize || x.checked_off() < format::kFileHeaderSize) return false;
       if (index.upsert(p.id, loc, &prev))
         live_bytes -= std::min(live_bytes, live_size(p.id, prev));
       live_bytes += live_size(p.id, loc);
@@ -524,7 +547,7 @@ void Store::Impl::flush_locked() {
 
 void Store::Impl::append_locked(std::string_view prefix, std::string_view content, const Entry& entry,
                                 bool flush) {
-  if (entry.type == EntryType::kPutExtents) require_extents_format_locked();
+  require_format_locked(format::format_version_for(entry.type));
   std::string entry_bytes = format::encode_entry(entry);
   const uint64_t record_size = prefix.size() + content.size();
   if (flush || content.size() >= kDirectWrite) {
@@ -701,8 +724,8 @@ void Store::update_meta(const DocumentMeta& m, bool flush) {
   if (loc.extents) {  // the extents carry their own CRCs; the record is metadata only
     std::string record = format::encode_record_prefix(format::RecordHeader{}, m.id, meta);
     Entry e = put_entry(m, impl_->body_end, static_cast<uint32_t>(meta.size()), 0, loc.content_len);
-    e.type = EntryType::kPutExtents;
     e.put.extents = *loc.extents;
+    e.type = format::extents_entry_type(e.put.extents);
     impl_->append_locked(record, "", e, flush);
     return;
   }
@@ -840,9 +863,11 @@ std::optional<Document> Store::get(std::string_view id) const {
   if (loc.extents) {
     Document d{read_meta(*body, id, loc), ContentRef(body, loc.extents, loc.content_len).read_all()};
     for (const auto& x : *loc.extents)
-      if (crc32c::value(d.content.data() + x.file_off, x.len) != x.crc)
+      if (x.own_crc() && crc32c::value(d.content.data() + x.file_off, x.len) != x.crc)
         throw FormatError(body->file.path() + ": content of " + std::string(id) + " at offset " +
                           std::to_string(x.body_off) + " fails its checksum");
+    if (auto bad = check_crc_ranges(body->file, *loc.extents))
+      throw FormatError(*bad + " (content of " + std::string(id) + ")");
     return d;
   }
   Document d{read_meta(*body, id, loc), ContentRef(body, loc.content_off, loc.content_len).read_all()};
@@ -963,10 +988,11 @@ size_t Store::defragment(uint64_t max_bytes) {
         w->write(x.file_off + off, buf.data(), buf.size());
         off += buf.size();
       }
-      if (crc != x.crc)
+      if (x.own_crc() && crc != x.crc)
         throw FormatError(body->file.path() + ": content of " + id + " at offset " + std::to_string(x.body_off) +
                           " fails its checksum (run docfs fsck)");
     }
+    if (auto bad = check_crc_ranges(body->file, xs)) throw FormatError(*bad + " (content of " + id + "; run docfs fsck)");
     w->truncate(c.size());
     if (w->commit_if(m, false, loc.extents.get())) ++done;
     bytes += c.data_bytes();

@@ -226,7 +226,7 @@ class StreamWriter {
   StreamWriter& operator=(const StreamWriter&) = delete;
 
   uint64_t size() const { return size_; }
-  uint64_t data_bytes() const;
+  uint64_t data_bytes() const { return data_bytes_; }  // kept as pieces change: writes ask every time
   // Starts from `content` (its extents, with their CRCs): no byte is copied.
   void load(const ContentRef& content, const std::vector<format::Extent>& extents);
   // Writes n bytes at off, growing as needed (a gap before off is a hole). Throws
@@ -257,6 +257,9 @@ class StreamWriter {
     std::shared_ptr<const BodyFile> body;
     uint64_t body_off;
     std::optional<uint32_t> crc;  // unknown after a split, until prepare()
+    // The body range `crc` covers when it is wider than the piece (a remainder of a split
+    // keeps the CRC of the piece it was cut from): 0 for the piece's own bytes.
+    uint64_t crc_off = 0, crc_len = 0;
   };
   // Room for n more bytes in the current run (a new run if needed); returns its offset.
   uint64_t room_for(uint64_t n);
@@ -265,10 +268,14 @@ class StreamWriter {
   void cut(uint64_t off, uint64_t end);
   void append_bytes(uint64_t off, const void* data, size_t n);  // into the run + map
   void rewrite_into_run(uint64_t coalesce_below);  // copies every piece into fresh runs
+  // Joins the smallest pieces with a touching neighbour (copying just those) until at most
+  // `target` pieces are left or no touching pair remains.
+  void join_smallest(size_t target);
 
   Store::Impl* store_;
   std::map<uint64_t, Piece> pieces_;  // file offset -> piece
   uint64_t size_ = 0;
+  uint64_t data_bytes_ = 0;  // sum of the pieces' lengths
   std::shared_ptr<BodyFile> run_body_;  // the body.bin the run is in
   uint64_t run_off_ = 0, run_cap_ = 0, run_used_ = 0;
   uint64_t run_committed_ = 0;  // run bytes before this are part of a committed version

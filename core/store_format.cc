@@ -93,7 +93,8 @@ std::string encode_entry(const Entry& e) {
   payload.push_back(static_cast<char>(e.type));
   switch (e.type) {
     case EntryType::kPut:
-    case EntryType::kPutExtents: {
+    case EntryType::kPutExtents:
+    case EntryType::kPutExtentSpans: {
       const PutEntry& p = e.put;
       put_str(payload, p.id);
       put_le<uint64_t>(payload, p.record_off);
@@ -105,13 +106,17 @@ std::string encode_entry(const Entry& e) {
       put_le<uint32_t>(payload, p.gid);
       put_le<int64_t>(payload, p.mtime_ns);
       put_le<int64_t>(payload, p.ctime_ns);
-      if (e.type == EntryType::kPutExtents) {
+      if (has_extents(e.type)) {
         put_le<uint32_t>(payload, static_cast<uint32_t>(p.extents.size()));
         for (const Extent& x : p.extents) {
           put_le<uint64_t>(payload, x.file_off);
           put_le<uint64_t>(payload, x.len);
           put_le<uint64_t>(payload, x.body_off);
           put_le<uint32_t>(payload, x.crc);
+          if (e.type == EntryType::kPutExtentSpans) {
+            put_le<uint64_t>(payload, x.crc_off);
+            put_le<uint64_t>(payload, x.crc_len);
+          }
         }
       }
       break;
@@ -158,6 +163,7 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
   switch (e.type) {
     case EntryType::kPut:
     case EntryType::kPutExtents:
+    case EntryType::kPutExtentSpans:
       c.str(e.put.id);
       e.put.record_off = c.num<uint64_t>();
       e.put.meta_len = c.num<uint32_t>();
@@ -169,10 +175,11 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
       e.put.mtime_ns = c.num<int64_t>();
       e.put.ctime_ns = c.num<int64_t>();
       e.put.extents.clear();
-      if (e.type == EntryType::kPutExtents) {
+      if (has_extents(e.type)) {
         // Limits first: the count must fit what is left of the payload.
+        const bool spans = e.type == EntryType::kPutExtentSpans;
         const uint32_t n = c.num<uint32_t>();
-        if (n > kMaxExtents || uint64_t{n} * kExtentSize != c.left()) {
+        if (n > kMaxExtents || uint64_t{n} * (spans ? kSpanExtentSize : kExtentSize) != c.left()) {
           *why = "extent count " + std::to_string(n) + " does not match the entry length";
           return DecodeStatus::kCorrupt;
         }
@@ -182,6 +189,8 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
           x.len = c.num<uint64_t>();
           x.body_off = c.num<uint64_t>();
           x.crc = c.num<uint32_t>();
+          x.crc_off = spans ? c.num<uint64_t>() : 0;
+          x.crc_len = spans ? c.num<uint64_t>() : 0;
         }
         if (auto bad = check_extents(e.put.extents, e.put.content_len)) {
           *why = *bad;
@@ -210,6 +219,12 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
   return DecodeStatus::kOk;
 }
 
+EntryType extents_entry_type(const std::vector<Extent>& xs) {
+  for (const Extent& x : xs)
+    if (!x.own_crc()) return EntryType::kPutExtentSpans;
+  return EntryType::kPutExtents;
+}
+
 std::optional<std::string> check_extents(const std::vector<Extent>& xs, uint64_t size) {
   if (size > kMaxContentSize) return "size " + std::to_string(size) + " is beyond the largest file";
   if (xs.size() > kMaxExtents) return std::to_string(xs.size()) + " extents, the limit is " + std::to_string(kMaxExtents);
@@ -218,6 +233,9 @@ std::optional<std::string> check_extents(const std::vector<Extent>& xs, uint64_t
     if (x.len == 0 || x.file_off < end || x.len > size || x.file_off > size - x.len ||
         x.body_off > kMaxContentSize)
       return "extent at file offset " + std::to_string(x.file_off) + " is empty, overlaps or lies past the end";
+    if (x.crc_len != 0 && (x.crc_off > x.body_off || x.crc_len > kMaxContentSize ||
+                           x.body_off - x.crc_off > x.crc_len - std::min(x.crc_len, x.len) || x.len > x.crc_len))
+      return "extent at file offset " + std::to_string(x.file_off) + " lies outside the range its checksum covers";
     end = x.file_end();
   }
   return std::nullopt;

@@ -31,6 +31,16 @@
 //            may point at bytes that no record header precedes (a StreamWriter's staging
 //            runs) and at bytes an earlier version uses too (an append references the old
 //            extents and adds one), so a change costs the bytes it changes.
+//   kPutExtentSpans (format version 3): as kPutExtents, with 44 bytes per extent:
+//            u64 file_off | u64 len | u64 body_off | u32 crc | u64 crc_off | u64 crc_len
+//            crc_len 0: crc covers the extent's own bytes, as in kPutExtents. Otherwise crc
+//            is the CRC-32C of body.bin bytes [crc_off, crc_off+crc_len), a range that holds
+//            the extent's bytes [body_off, body_off+len) and that was whole when the CRC was
+//            taken (a write that splits an extent keeps the old CRC for both remainders, so
+//            a 4 KiB overwrite of a 1 GiB file reads nothing back). Checking such an extent
+//            reads its whole range, once per distinct range; compaction writes every extent
+//            with its own CRC again. Bytes of the range no live extent uses are garbage
+//            that stays readable until then.
 // An entry is written only after the body bytes it points at, so a reader never sees a
 // document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
 #pragma once
@@ -45,24 +55,38 @@ namespace docfs::format {
 
 inline constexpr std::string_view kHeaderMagic = "DOCFSHDR";  // 8 bytes
 inline constexpr std::string_view kBodyMagic = "DOCFSBDY";
-// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. A version-1 header.bin is marked 2
-// (in place) before its first kPutExtents entry, so older builds refuse it cleanly.
-inline constexpr uint32_t kFormatVersion = 2;
+// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. 3: adds kPutExtentSpans. A
+// header.bin is marked with the version an entry needs (in place) before the first such
+// entry, so older builds refuse it cleanly and stores that never need it stay readable.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr size_t kFileHeaderSize = 32;
 inline constexpr size_t kRecordHeaderSize = 24;
 inline constexpr size_t kEntryPrefixSize = 8;  // crc + length
 // A version has at most this many extents (a StreamWriter defragments beyond it).
 inline constexpr uint32_t kMaxExtents = 16384;
-inline constexpr uint32_t kExtentSize = 28;  // encoded bytes per extent
+inline constexpr uint32_t kExtentSize = 28;      // encoded bytes per extent (kPutExtents)
+inline constexpr uint32_t kSpanExtentSize = 44;  // (kPutExtentSpans)
 // No header entry is longer than a put with the most extents plus slack (a rename of two
 // maximal ids is far shorter).
-inline constexpr uint32_t kMaxEntryLength = 4 + 4095 + 128 + kMaxExtents * kExtentSize;
+inline constexpr uint32_t kMaxEntryLength = 4 + 4095 + 128 + kMaxExtents * kSpanExtentSize;
 // The largest file: offsets and sizes stay far from overflow in every sum the code makes.
 inline constexpr uint64_t kMaxContentSize = uint64_t{1} << 62;
 // Metadata beyond this is refused (tags and embeddings live here, content does not).
 inline constexpr uint32_t kMaxMetaLength = 64u << 20;
 
-enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4, kPutExtents = 5 };
+enum class EntryType : uint8_t {
+  kPut = 1,
+  kDelete = 2,
+  kRename = 3,
+  kClear = 4,
+  kPutExtents = 5,
+  kPutExtentSpans = 7,
+};
+inline bool has_extents(EntryType t) { return t == EntryType::kPutExtents || t == EntryType::kPutExtentSpans; }
+// The header.bin format version an entry of this type needs.
+inline uint32_t format_version_for(EntryType t) {
+  return t == EntryType::kPutExtentSpans ? 3 : t == EntryType::kPutExtents ? 2 : 1;
+}
 
 struct FileHeader {
   uint32_t version = kFormatVersion;
@@ -79,7 +103,13 @@ struct Extent {
   uint64_t len = 0;
   uint64_t body_off = 0;
   uint32_t crc = 0;
+  // The body range `crc` covers when it is not the extent's own (kPutExtentSpans).
+  uint64_t crc_off = 0;
+  uint64_t crc_len = 0;  // 0: the extent's own bytes
   uint64_t file_end() const { return file_off + len; }
+  bool own_crc() const { return crc_len == 0; }
+  uint64_t checked_off() const { return crc_len ? crc_off : body_off; }
+  uint64_t checked_len() const { return crc_len ? crc_len : len; }
   bool operator==(const Extent&) const = default;
 };
 
@@ -91,8 +121,12 @@ struct PutEntry {
   uint64_t content_len = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
-  std::vector<Extent> extents;  // kPutExtents only
+  std::vector<Extent> extents;  // kPutExtents and kPutExtentSpans only
 };
+
+// The entry type that can hold `extents`: kPutExtentSpans when one of them has a wider
+// checksummed range, else kPutExtents (readable by format-2 builds).
+EntryType extents_entry_type(const std::vector<Extent>& extents);
 
 // Why `extents` cannot describe a file of `size` bytes (unsorted, overlapping, empty or
 // past the end, too many), or nothing when they can.

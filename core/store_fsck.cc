@@ -122,10 +122,17 @@ FsckReport Store::fsck(const std::string& dir, bool repair) {
     if (checked.insert(loc.record_off).second)
       if (auto p = verify_record(impl.body->file, loc.record_off, true))
         report.problems.push_back(*p + " (document " + std::string(id) + ")");
-    if (loc.extents) {  // each extent carries its own CRC
+    if (loc.extents) {  // each extent carries its own CRC, or one of a range that holds it
       for (const auto& x : *loc.extents)
-        if (auto p = verify_extent(impl.body->file, x))
+        if (x.own_crc())
+          if (auto p = verify_extent(impl.body->file, x))
+            report.problems.push_back(*p + " (document " + std::string(id) + ")");
+      try {
+        if (auto p = check_crc_ranges(impl.body->file, *loc.extents))
           report.problems.push_back(*p + " (document " + std::string(id) + ")");
+      } catch (const Error& e) {
+        report.problems.push_back(std::string(e.what()) + " (document " + std::string(id) + ")");
+      }
       return;
     }
     if (loc.content_len == 0) return;

@@ -108,8 +108,9 @@ class Store::Impl {
                      bool flush);
   // Writes buffered bytes out if the body bytes up to `end` are still only in the buffer.
   void ensure_flushed_through(uint64_t end) const;
-  // Marks a version-1 header.bin as version 2 before its first kPutExtents entry.
-  void require_extents_format_locked();
+  // Marks header.bin with format `version` (in place, synced) unless it has it already:
+  // before the first entry an older build could not read (format::format_version_for).
+  void require_format_locked(uint32_t version);
   // Where id's newest version is, and the body.bin it is in (pinned for the caller).
   std::optional<std::pair<Location, std::shared_ptr<BodyFile>>> locate(std::string_view id) const;
 
@@ -124,6 +125,10 @@ Location location_of(const format::PutEntry& p, bool extents);
 uint64_t live_size(std::string_view id, const Location& l);
 // Furthest body byte a version's content reaches.
 uint64_t content_end(const Location& l);
+
+// Checks the CRCs of extents whose CRC covers a wider body range (kPutExtentSpans), each
+// distinct range once; the extents' own CRCs are the caller's. What is wrong, or nothing.
+std::optional<std::string> check_crc_ranges(const File& body, const std::vector<format::Extent>& xs);
 
 // A fresh random generation for a new header/body pair.
 uint64_t new_generation();

@@ -84,6 +84,9 @@ class PruneWriter {
     const File& old = old_->file;
     const std::string meta = read_record(id, loc).meta;
     const auto& xs = *loc.extents;
+    // Extents that share a wider checksummed range are checked through it; the copies get
+    // their own CRCs.
+    if (auto bad = check_crc_ranges(old, xs)) throw FormatError(*bad + " (" + id + "); prune stopped, run docfs fsck");
     uint64_t data = 0;
     for (const auto& x : xs) data += x.len;
     const bool dense = data == loc.content_len;
@@ -94,7 +97,7 @@ class PruneWriter {
     for (size_t i = 0; i < xs.size(); ++i) {
       const auto& x = xs[i];
       uint32_t crc = copy_range(x.body_off, to, x.len, true);
-      if (crc != x.crc)
+      if (x.own_crc() && crc != x.crc)
         throw FormatError(old.path() + ": content of " + id + " at offset " + std::to_string(x.body_off) +
                           " fails its checksum; prune stopped, run docfs fsck");
       if (dense) {
@@ -255,8 +258,8 @@ PruneResult Store::Impl::prune() {
     //    until a round finds little; then writers pause (streaming puts are waited out)
     //    only for that last little bit, so no writer waits for work the size of a file.
     auto copy_entry = [&](const Entry& e, uint64_t) {
-      if (e.type == EntryType::kPut || e.type == EntryType::kPutExtents)
-        writer.copy_put(e.put.id, location_of(e.put, e.type == EntryType::kPutExtents));
+      if (e.type == EntryType::kPut || format::has_extents(e.type))
+        writer.copy_put(e.put.id, location_of(e.put, format::has_extents(e.type)));
       else
         writer.write_entry(e);
     };

@@ -101,9 +101,16 @@ void StreamWriter::cut(uint64_t off, uint64_t end) {
     const uint64_t ps = it->first, pe = ps + it->second.len;
     Piece p = std::move(it->second);
     it = pieces_.erase(it);
-    // The parts outside [off, end) stay; their CRCs are taken again by prepare().
-    if (ps < off) pieces_.emplace(ps, Piece{off - ps, p.body, p.body_off, std::nullopt});
-    if (pe > end) it = pieces_.emplace(end, Piece{pe - end, p.body, p.body_off + (end - ps), std::nullopt}).first;
+    data_bytes_ -= std::min(pe, end) - std::max(ps, off);
+    // The parts outside [off, end) stay and keep p's CRC, as the CRC of a body range that
+    // holds them (kPutExtentSpans): splitting reads nothing back. A part of a piece
+    // without a CRC gets one from prepare().
+    const uint64_t co = p.crc_len ? p.crc_off : p.body_off, cl = p.crc_len ? p.crc_len : p.len;
+    auto part = [&](uint64_t len, uint64_t body_off) {
+      return p.crc ? Piece{len, p.body, body_off, p.crc, co, cl} : Piece{len, p.body, body_off, std::nullopt};
+    };
+    if (ps < off) pieces_.emplace(ps, part(off - ps, p.body_off));
+    if (pe > end) it = pieces_.emplace(end, part(pe - end, p.body_off + (end - ps))).first;
   }
 }
 
@@ -114,11 +121,12 @@ void StreamWriter::append_bytes(uint64_t off, const void* data, size_t n) {
   writeback_mark_ = start_writeback(run_body_->file, writeback_mark_, at + n);  // as Store's appends do
   cut(off, off + n);
   size_ = std::max(size_, off + n);
+  data_bytes_ += n;
   // Sequential writes extend one piece (and its CRC) instead of adding pieces.
   auto next = pieces_.lower_bound(off);
   if (next != pieces_.begin()) {
     auto& [poff, p] = *std::prev(next);
-    if (poff + p.len == off && p.body == run_body_ && p.body_off + p.len == at && p.crc) {
+    if (poff + p.len == off && p.body == run_body_ && p.body_off + p.len == at && p.crc && p.crc_len == 0) {
       p.crc = crc32c::extend(*p.crc, data, n);
       p.len += n;
       return;
@@ -131,12 +139,6 @@ void StreamWriter::write(uint64_t off, const void* data, size_t n) {
   if (n == 0) return;
   check_size(off + n > off ? off + n : UINT64_MAX);
   append_bytes(off, data, n);
-}
-
-uint64_t StreamWriter::data_bytes() const {
-  uint64_t n = 0;
-  for (const auto& [off, p] : pieces_) n += p.len;
-  return n;
 }
 
 size_t StreamWriter::read(uint64_t off, void* buf, size_t n) const {
@@ -196,7 +198,11 @@ uint64_t StreamWriter::seek_hole(uint64_t off) const {
 
 void StreamWriter::load(const ContentRef& content, const std::vector<format::Extent>& extents) {
   pieces_.clear();
-  for (const auto& x : extents) pieces_.emplace(x.file_off, Piece{x.len, content.body(), x.body_off, x.crc});
+  data_bytes_ = 0;
+  for (const auto& x : extents) {
+    pieces_.emplace(x.file_off, Piece{x.len, content.body(), x.body_off, x.crc, x.crc_off, x.crc_len});
+    data_bytes_ += x.len;
+  }
   size_ = content.size();
 }
 
@@ -205,6 +211,7 @@ void StreamWriter::load(const ContentRef& content, const std::vector<format::Ext
 void StreamWriter::rewrite_into_run(uint64_t coalesce_below) {
   std::map<uint64_t, Piece> old;
   old.swap(pieces_);
+  data_bytes_ = 0;  // append_bytes counts the copies
   std::string buf;
   auto copy_range = [&](uint64_t from, uint64_t to) {  // file range, holes as zeros
     for (uint64_t pos = from; pos < to;) {
@@ -239,6 +246,43 @@ void StreamWriter::rewrite_into_run(uint64_t coalesce_below) {
   if (open) copy_range(start, end);
 }
 
+void StreamWriter::join_smallest(size_t target) {
+  using It = std::map<uint64_t, Piece>::iterator;
+  std::vector<It> v;
+  v.reserve(pieces_.size());
+  for (It it = pieces_.begin(); it != pieces_.end(); ++it) v.push_back(it);
+  if (v.size() <= target) return;
+  const size_t need = v.size() - target;
+  // joins[i]: piece i and piece i+1 become one. Only pieces that touch (no hole between)
+  // are joined, so holes stay holes; the cheapest pairs (fewest bytes to copy) go first,
+  // and a piece may join both neighbours (a chain of n pieces is copied once).
+  std::vector<std::pair<uint64_t, size_t>> pairs;  // (bytes of both pieces, i)
+  for (size_t i = 0; i + 1 < v.size(); ++i)
+    if (v[i]->first + v[i]->second.len == v[i + 1]->first) pairs.emplace_back(v[i]->second.len + v[i + 1]->second.len, i);
+  const size_t take = std::min(need, pairs.size());
+  std::partial_sort(pairs.begin(), pairs.begin() + static_cast<std::ptrdiff_t>(take), pairs.end());
+  std::vector<char> joins(v.size(), 0);
+  for (size_t k = 0; k < take; ++k) joins[pairs[k].second] = 1;
+  // Copy each group of joined pieces into the run as one piece, front to back.
+  std::vector<std::pair<uint64_t, uint64_t>> groups;  // file ranges
+  for (size_t i = 0; i < v.size();) {
+    size_t j = i;
+    while (j + 1 < v.size() && joins[j]) ++j;
+    if (j > i) groups.emplace_back(v[i]->first, v[j]->first + v[j]->second.len);
+    i = j + 1;
+  }
+  std::string buf;
+  for (const auto& [from, to] : groups) {
+    for (uint64_t pos = from; pos < to;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyChunk, to - pos));
+      buf.resize(n);
+      read(pos, buf.data(), n);
+      append_bytes(pos, buf.data(), n);
+      pos += n;
+    }
+  }
+}
+
 void StreamWriter::prepare() {
   Store::Impl& s = *store_;
   std::shared_ptr<BodyFile> current;
@@ -266,7 +310,10 @@ void StreamWriter::prepare() {
     }
     p.crc = crc;
   }
-  // Too many pieces for one header entry: merge neighbours, the closest first.
+  // Too many pieces for one header entry: join the smallest with a neighbour, copying only
+  // those (a quarter of the limit at once, so this is rare); the full rewrite, which merges
+  // across holes too, is the last resort.
+  if (pieces_.size() > format::kMaxExtents) join_smallest(format::kMaxExtents / 4 * 3);
   for (uint64_t gap = 4096; pieces_.size() > format::kMaxExtents; gap *= 4) rewrite_into_run(gap);
 }
 
@@ -289,9 +336,9 @@ bool StreamWriter::commit_if(const DocumentMeta& meta, bool flush, const std::ve
       if (!now || now->extents.get() != expected) return false;
     }
     format::Entry e = put_entry(meta, 0, static_cast<uint32_t>(meta_bytes.size()), 0, size_);
-    e.type = format::EntryType::kPutExtents;
     e.put.extents.reserve(pieces_.size());
-    for (const auto& [off, p] : pieces_) e.put.extents.push_back(format::Extent{off, p.len, p.body_off, *p.crc});
+    for (const auto& [off, p] : pieces_) e.put.extents.push_back(format::Extent{off, p.len, p.body_off, *p.crc, p.crc_off, p.crc_len});
+    e.type = format::extents_entry_type(e.put.extents);
     const bool run_current = run_body_ == s.body;
     if (run_current && s.body_end == run_off_ + run_cap_) {  // give back the unused tail
       s.body_end = run_off_ + run_used_;
