@@ -124,7 +124,7 @@ Entry put_entry(const DocumentMeta& m, uint64_t record_off, uint32_t meta_len,
   Entry e;
   e.type = EntryType::kPut;
   e.put = format::PutEntry{m.id, record_off, meta_len, content_off, content_len,
-                           m.mode, m.uid, m.gid, m.mtime_ns, m.ctime_ns, {}};
+                           m.mode, m.uid, m.gid, m.mtime_ns, m.ctime_ns, {}, {}};
   return e;
 }
 
@@ -367,10 +367,27 @@ bool Store::Impl::apply(const Entry& e) {
   switch (e.type) {
     case EntryType::kPut:
     case EntryType::kPutExtents:
-    case EntryType::kPutExtentSpans: {
+    case EntryType::kPutExtentSpans:
+    case EntryType::kPatchExtents: {
       const auto& p = e.put;
       uint64_t meta_end = p.record_off + format::kRecordHeaderSize + p.id.size() + p.meta_len;
-      Location prev, loc = location_of(p, format::has_extents(e.type));
+      Location prev, loc;
+      if (e.type == EntryType::kPatchExtents) {
+        const Location* base = index.find(p.id);
+        auto list = std::make_shared<ExtentList>();
+        std::optional<std::string> bad = "there is no previous version with extents";
+        if (base && base->extents) bad = format::apply_patch(*base->extents, p, list.get());
+        if (bad) {
+          if (apply_problems.size() < 100)
+            apply_problems.push_back(header.path() + ": a patch of " + p.id + " was skipped: " + *bad);
+          return true;  // the document stays at its previous version
+        }
+        loc = location_of(p, false);
+        loc.content_off = 0;
+        loc.extents = std::move(list);
+      } else {
+        loc = location_of(p, format::has_extents(e.type));
+      }
       uint64_t data_end = content_end(loc);
       uint64_t limit = read_only ? body_size_at_scan : body_end;
       if (meta_end > limit || data_end > limit || p.record_off < format::kFileHeaderSize)
@@ -437,6 +454,8 @@ void Store::Impl::replay_from(uint64_t start) {
   for (const auto& why : scan.invalid) std::cerr << "docfs: " << why << "\n";
   if (scan.invalid_count > scan.invalid.size())
     std::cerr << "docfs: " << dir << ": " << scan.invalid_count << " bad header.bin entries skipped in all\n";
+  for (const auto& why : apply_problems) std::cerr << "docfs: " << why << "\n";
+  apply_problems.clear();
   header_end = beyond_body ? first_beyond : scan.valid_end;
   if (read_only) return;
   // Drop torn tails so new appends follow whole records. Nothing visible is lost: a torn

@@ -68,6 +68,8 @@ class ContentRef {
   int fd() const;
   const std::shared_ptr<const BodyFile>& body() const { return file_; }
   bool contiguous() const { return !extents_; }
+  // The extent list of a version with extents (shared with the store's index), else null.
+  const std::shared_ptr<const std::vector<format::Extent>>& extent_list() const { return extents_; }
   // Contiguous only: content byte `off` is at file_offset()+off of fd() (zero-copy replies).
   uint64_t file_offset() const { return offset_; }
   // The data extents (a contiguous version is one extent, crc = `contiguous_crc`).
@@ -276,6 +278,9 @@ class StreamWriter {
   std::map<uint64_t, Piece> pieces_;  // file offset -> piece
   uint64_t size_ = 0;
   uint64_t data_bytes_ = 0;  // sum of the pieces' lengths
+  // The extent list of the version this writer started from or last committed: while it
+  // is still the newest, a commit writes only what changed (kPatchExtents).
+  std::shared_ptr<const std::vector<format::Extent>> base_;
   std::shared_ptr<BodyFile> run_body_;  // the body.bin the run is in
   uint64_t run_off_ = 0, run_cap_ = 0, run_used_ = 0;
   uint64_t run_committed_ = 0;  // run bytes before this are part of a committed version

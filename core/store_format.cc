@@ -94,7 +94,8 @@ std::string encode_entry(const Entry& e) {
   switch (e.type) {
     case EntryType::kPut:
     case EntryType::kPutExtents:
-    case EntryType::kPutExtentSpans: {
+    case EntryType::kPutExtentSpans:
+    case EntryType::kPatchExtents: {
       const PutEntry& p = e.put;
       put_str(payload, p.id);
       put_le<uint64_t>(payload, p.record_off);
@@ -106,14 +107,18 @@ std::string encode_entry(const Entry& e) {
       put_le<uint32_t>(payload, p.gid);
       put_le<int64_t>(payload, p.mtime_ns);
       put_le<int64_t>(payload, p.ctime_ns);
-      if (has_extents(e.type)) {
+      if (e.type == EntryType::kPatchExtents) {
+        put_le<uint32_t>(payload, static_cast<uint32_t>(p.removed.size()));
+        for (uint64_t off : p.removed) put_le<uint64_t>(payload, off);
+      }
+      if (has_extents(e.type) || e.type == EntryType::kPatchExtents) {
         put_le<uint32_t>(payload, static_cast<uint32_t>(p.extents.size()));
         for (const Extent& x : p.extents) {
           put_le<uint64_t>(payload, x.file_off);
           put_le<uint64_t>(payload, x.len);
           put_le<uint64_t>(payload, x.body_off);
           put_le<uint32_t>(payload, x.crc);
-          if (e.type == EntryType::kPutExtentSpans) {
+          if (e.type != EntryType::kPutExtents) {
             put_le<uint64_t>(payload, x.crc_off);
             put_le<uint64_t>(payload, x.crc_len);
           }
@@ -164,6 +169,7 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
     case EntryType::kPut:
     case EntryType::kPutExtents:
     case EntryType::kPutExtentSpans:
+    case EntryType::kPatchExtents:
       c.str(e.put.id);
       e.put.record_off = c.num<uint64_t>();
       e.put.meta_len = c.num<uint32_t>();
@@ -175,9 +181,20 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
       e.put.mtime_ns = c.num<int64_t>();
       e.put.ctime_ns = c.num<int64_t>();
       e.put.extents.clear();
-      if (has_extents(e.type)) {
+      e.put.removed.clear();
+      if (e.type == EntryType::kPatchExtents) {
+        // Limits first: the removed offsets and the count after them must fit the payload.
+        const uint32_t r = c.num<uint32_t>();
+        if (r > kMaxExtents || uint64_t{r} * 8 + 4 > c.left()) {
+          *why = "removed extent count " + std::to_string(r) + " does not match the entry length";
+          return DecodeStatus::kCorrupt;
+        }
+        e.put.removed.resize(r);
+        for (uint64_t& off : e.put.removed) off = c.num<uint64_t>();
+      }
+      if (has_extents(e.type) || e.type == EntryType::kPatchExtents) {
         // Limits first: the count must fit what is left of the payload.
-        const bool spans = e.type == EntryType::kPutExtentSpans;
+        const bool spans = e.type != EntryType::kPutExtents;
         const uint32_t n = c.num<uint32_t>();
         if (n > kMaxExtents || uint64_t{n} * (spans ? kSpanExtentSize : kExtentSize) != c.left()) {
           *why = "extent count " + std::to_string(n) + " does not match the entry length";
@@ -192,6 +209,7 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
           x.crc_off = spans ? c.num<uint64_t>() : 0;
           x.crc_len = spans ? c.num<uint64_t>() : 0;
         }
+        // A patch's added extents alone must be a valid (partial) list of the new size.
         if (auto bad = check_extents(e.put.extents, e.put.content_len)) {
           *why = *bad;
           return DecodeStatus::kCorrupt;
@@ -217,6 +235,40 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
   }
   *consumed = kEntryPrefixSize + len;
   return DecodeStatus::kOk;
+}
+
+std::optional<std::string> apply_patch(const std::vector<Extent>& base, const PutEntry& p, std::vector<Extent>* out) {
+  out->clear();
+  out->reserve(base.size() - std::min(base.size(), p.removed.size()) + p.extents.size());
+  size_t r = 0, a = 0;
+  for (const Extent& x : base) {
+    if (r < p.removed.size() && p.removed[r] == x.file_off) {
+      ++r;
+      continue;
+    }
+    while (a < p.extents.size() && p.extents[a].file_off < x.file_off) out->push_back(p.extents[a++]);
+    out->push_back(x);
+  }
+  while (a < p.extents.size()) out->push_back(p.extents[a++]);
+  if (r != p.removed.size())
+    return "the previous version has no extent at file offset " + std::to_string(p.removed[r]) + " to remove";
+  return check_extents(*out, p.content_len);
+}
+
+void make_patch(const std::vector<Extent>& base, const std::vector<Extent>& target, PutEntry* p) {
+  p->removed.clear();
+  p->extents.clear();
+  size_t i = 0, j = 0;
+  while (i < base.size() || j < target.size()) {
+    if (i < base.size() && j < target.size() && base[i] == target[j]) {
+      ++i, ++j;
+    } else if (j == target.size() || (i < base.size() && base[i].file_off <= target[j].file_off)) {
+      // Gone or changed (the same offset with other bytes: removed, then added below).
+      p->removed.push_back(base[i++].file_off);
+    } else {
+      p->extents.push_back(target[j++]);
+    }
+  }
 }
 
 EntryType extents_entry_type(const std::vector<Extent>& xs) {

@@ -41,6 +41,16 @@
 //            reads its whole range, once per distinct range; compaction writes every extent
 //            with its own CRC again. Bytes of the range no live extent uses are garbage
 //            that stays readable until then.
+//   kPatchExtents (format version 3): a new version of a document whose newest version has
+//            extents, told by what changed: the kPut payload (content_len the new size,
+//            record_off its metadata record) | u32 r | r x u64 file_off | u32 a | a x the
+//            44-byte extents of kPutExtentSpans. The new extent list is the previous
+//            version's, without its r extents starting at those file offsets, with the a
+//            extents added; it must satisfy the same rules as a whole list. An append or a
+//            4 KiB overwrite writes a few extents here, not the whole list, so header.bin
+//            grows with the change, not with the file's fragmentation. A patch whose
+//            previous version is missing or does not match is invalid: skipped and named
+//            (the document stays at its previous version). Compaction writes whole lists.
 // An entry is written only after the body bytes it points at, so a reader never sees a
 // document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
 #pragma once
@@ -81,11 +91,12 @@ enum class EntryType : uint8_t {
   kClear = 4,
   kPutExtents = 5,
   kPutExtentSpans = 7,
+  kPatchExtents = 8,
 };
 inline bool has_extents(EntryType t) { return t == EntryType::kPutExtents || t == EntryType::kPutExtentSpans; }
 // The header.bin format version an entry of this type needs.
 inline uint32_t format_version_for(EntryType t) {
-  return t == EntryType::kPutExtentSpans ? 3 : t == EntryType::kPutExtents ? 2 : 1;
+  return t == EntryType::kPutExtentSpans || t == EntryType::kPatchExtents ? 3 : t == EntryType::kPutExtents ? 2 : 1;
 }
 
 struct FileHeader {
@@ -121,12 +132,19 @@ struct PutEntry {
   uint64_t content_len = 0;
   uint32_t mode = 0, uid = 0, gid = 0;
   int64_t mtime_ns = 0, ctime_ns = 0;
-  std::vector<Extent> extents;  // kPutExtents and kPutExtentSpans only
+  std::vector<Extent> extents;  // kPutExtents, kPutExtentSpans; kPatchExtents: those added
+  std::vector<uint64_t> removed;  // kPatchExtents: file offsets of the extents removed
 };
 
 // The entry type that can hold `extents`: kPutExtentSpans when one of them has a wider
 // checksummed range, else kPutExtents (readable by format-2 builds).
 EntryType extents_entry_type(const std::vector<Extent>& extents);
+
+// The extent list a kPatchExtents entry `p` makes of `base` (sorted, valid), or why it
+// cannot (an offset to remove that base does not have, or a list check_extents refuses).
+std::optional<std::string> apply_patch(const std::vector<Extent>& base, const PutEntry& p, std::vector<Extent>* out);
+// The patch that turns `base` into `target` (both sorted): fills p.removed and p.extents.
+void make_patch(const std::vector<Extent>& base, const std::vector<Extent>& target, PutEntry* p);
 
 // Why `extents` cannot describe a file of `size` bytes (unsorted, overlapping, empty or
 // past the end, too many), or nothing when they can.

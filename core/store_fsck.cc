@@ -104,6 +104,7 @@ FsckReport Store::fsck(const std::string& dir, bool repair) {
     if (!impl.apply(e) && beyond_body++ == 0) first_beyond = off;
   });
   report.torn_header_bytes = scan.torn_bytes;
+  report.problems.insert(report.problems.end(), impl.apply_problems.begin(), impl.apply_problems.end());
   if (scan.corruption) report.problems.push_back(*scan.corruption);
   report.problems.insert(report.problems.end(), scan.invalid.begin(), scan.invalid.end());
   if (scan.invalid_count > scan.invalid.size())

@@ -96,6 +96,9 @@ class Store::Impl {
   void replay_from(uint64_t start);  // scans header.bin and applies; throws on corruption
   // Applies one entry to the index; false when it points past the end of body.bin.
   bool apply(const format::Entry& e);
+  // Entries apply() skipped as invalid (a patch of a version that is not there), one
+  // sentence each naming the file: replay logs them, fsck reports them.
+  std::vector<std::string> apply_problems;
   uint64_t flushed_body_end() const { return body_end - body_buf.size(); }
 
   // ---- writes (store.cc) ----

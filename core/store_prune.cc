@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -73,7 +75,7 @@ class PruneWriter {
     Entry e;
     e.type = EntryType::kPut;
     e.put = format::PutEntry{id, at, loc.meta_len, at + prefix_len, loc.content_len,
-                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, {}};
+                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, {}, {}};
     write_entry(e);
   }
 
@@ -121,7 +123,7 @@ class PruneWriter {
     Entry e;
     e.type = dense ? EntryType::kPut : EntryType::kPutExtents;
     e.put = format::PutEntry{id, at, loc.meta_len, dense ? at + np.size() : 0, loc.content_len,
-                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, std::move(out)};
+                             loc.mode, loc.uid, loc.gid, loc.mtime_ns, loc.ctime_ns, std::move(out), {}};
     write_entry(e);
   }
 
@@ -249,7 +251,14 @@ PruneResult Store::Impl::prune() {
   PruneWriter writer(old_body, File::open(scratch + "/body.bin", O_RDWR | O_CREAT | O_TRUNC, 0644),
                      File::open(scratch + "/header.bin", O_RDWR | O_CREAT | O_TRUNC, 0644), gen);
   try {
-    for (const auto& [id, loc] : live) writer.copy_put(id, loc);
+    // Extent lists as of the entry being caught up: a kPatchExtents entry names only what
+    // changed from its previous version, in old body offsets, so it is resolved here and
+    // copied as a whole version (shared with the index: no copies).
+    std::unordered_map<std::string, std::shared_ptr<const ExtentList>> lists;
+    for (const auto& [id, loc] : live) {
+      writer.copy_put(id, loc);
+      if (loc.extents) lists.emplace(id, loc.extents);
+    }
     failpoint("prune.copied");
     live.clear();
     live.shrink_to_fit();
@@ -257,11 +266,89 @@ PruneResult Store::Impl::prune() {
     // 2. Catch up with what writers appended meanwhile, without stopping them, in rounds
     //    until a round finds little; then writers pause (streaming puts are waited out)
     //    only for that last little bit, so no writer waits for work the size of a file.
-    auto copy_entry = [&](const Entry& e, uint64_t) {
-      if (e.type == EntryType::kPut || format::has_extents(e.type))
-        writer.copy_put(e.put.id, location_of(e.put, format::has_extents(e.type)));
-      else
-        writer.write_entry(e);
+    // Within a round, a version replaced by a later put of the same id (with no delete or
+    // rename of it in between) is not copied: a file committed a thousand times while the
+    // prune ran costs one copy, not a thousand. The offsets of those entries:
+    std::unordered_set<uint64_t> superseded;
+    auto find_superseded = [&](uint64_t from, uint64_t to) {
+      superseded.clear();
+      struct Op {
+        uint64_t off;
+        EntryType type;
+        std::string id, to;
+      };
+      std::vector<Op> ops;
+      scan_entries(header, from, to, [&](const Entry& e, uint64_t off) {
+        ops.push_back(Op{off, e.type, e.put.id, e.type == EntryType::kRename ? e.to : std::string()});
+      });
+      std::unordered_set<std::string> replaced_later;  // ids a later entry puts or removes
+      bool cleared_later = false;
+      for (auto op = ops.rbegin(); op != ops.rend(); ++op) {
+        switch (op->type) {
+          case EntryType::kPut:
+          case EntryType::kPutExtents:
+          case EntryType::kPutExtentSpans:
+          case EntryType::kPatchExtents:
+            if (cleared_later || !replaced_later.insert(op->id).second) superseded.insert(op->off);
+            break;
+          case EntryType::kDelete:
+            replaced_later.insert(op->id);
+            break;
+          case EntryType::kRename:
+            replaced_later.erase(op->id);  // the version before it moves: it is needed
+            replaced_later.insert(op->to);
+            break;
+          case EntryType::kClear:
+            cleared_later = true;
+            break;
+        }
+      }
+    };
+    auto copy_entry = [&](const Entry& e, uint64_t off) {
+      const std::string& id = e.put.id;
+      const bool copy = !superseded.count(off);
+      switch (e.type) {
+        case EntryType::kPut:
+        case EntryType::kPutExtents:
+        case EntryType::kPutExtentSpans: {
+          Location loc = location_of(e.put, format::has_extents(e.type));
+          if (loc.extents)
+            lists[id] = loc.extents;
+          else
+            lists.erase(id);
+          if (copy) writer.copy_put(id, loc);
+          return;
+        }
+        case EntryType::kPatchExtents: {
+          auto base = lists.find(id);
+          auto list = std::make_shared<ExtentList>();
+          // A patch the live store skipped as invalid is skipped here too.
+          if (base == lists.end() || format::apply_patch(*base->second, e.put, list.get())) return;
+          Location loc = location_of(e.put, false);
+          loc.extents = std::move(list);
+          base->second = loc.extents;
+          if (copy) writer.copy_put(id, loc);
+          return;
+        }
+        case EntryType::kDelete:
+          lists.erase(id);
+          break;
+        case EntryType::kRename: {
+          auto from = lists.find(id);
+          std::shared_ptr<const ExtentList> moved;
+          if (from != lists.end()) {
+            moved = std::move(from->second);
+            lists.erase(from);
+          }
+          lists.erase(e.to);
+          if (moved) lists.emplace(e.to, std::move(moved));
+          break;
+        }
+        case EntryType::kClear:
+          lists.clear();
+          break;
+      }
+      writer.write_entry(e);
     };
     uint64_t caught_up = snapshot_end;
     for (int round = 0; round < kCatchUpRounds; ++round) {
@@ -272,6 +359,7 @@ PruneResult Store::Impl::prune() {
         end = header_end;
       }
       if (end == caught_up) break;
+      find_superseded(caught_up, end);
       EntryScan scan = scan_entries(header, caught_up, end, copy_entry);
       if (scan.corruption) throw FormatError(*scan.corruption + "; prune stopped");
       caught_up = scan.valid_end;
@@ -279,6 +367,7 @@ PruneResult Store::Impl::prune() {
     std::unique_lock gate(stream_gate);
     std::unique_lock lk(mu);
     flush_locked();
+    find_superseded(caught_up, header_end);
     EntryScan scan = scan_entries(header, caught_up, copy_entry);
     if (scan.corruption) throw FormatError(*scan.corruption + "; prune stopped");
     writer.finish();

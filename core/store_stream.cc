@@ -198,6 +198,7 @@ uint64_t StreamWriter::seek_hole(uint64_t off) const {
 
 void StreamWriter::load(const ContentRef& content, const std::vector<format::Extent>& extents) {
   pieces_.clear();
+  base_ = content.extent_list();
   data_bytes_ = 0;
   for (const auto& x : extents) {
     pieces_.emplace(x.file_off, Piece{x.len, content.body(), x.body_off, x.crc, x.crc_off, x.crc_len});
@@ -339,6 +340,17 @@ bool StreamWriter::commit_if(const DocumentMeta& meta, bool flush, const std::ve
     e.put.extents.reserve(pieces_.size());
     for (const auto& [off, p] : pieces_) e.put.extents.push_back(format::Extent{off, p.len, p.body_off, *p.crc, p.crc_off, p.crc_len});
     e.type = format::extents_entry_type(e.put.extents);
+    // Still changing the version it started from: write what changed, when that is smaller.
+    if (const Location* now = s.index.find(meta.id); base_ && now && now->extents == base_) {
+      format::PutEntry patch;
+      format::make_patch(*base_, e.put.extents, &patch);
+      if (patch.removed.size() * 8 + patch.extents.size() * format::kSpanExtentSize <
+          e.put.extents.size() * format::kExtentSize) {
+        e.type = format::EntryType::kPatchExtents;
+        e.put.removed = std::move(patch.removed);
+        e.put.extents = std::move(patch.extents);
+      }
+    }
     const bool run_current = run_body_ == s.body;
     if (run_current && s.body_end == run_off_ + run_cap_) {  // give back the unused tail
       s.body_end = run_off_ + run_used_;
@@ -346,6 +358,7 @@ bool StreamWriter::commit_if(const DocumentMeta& meta, bool flush, const std::ve
     }
     e.put.record_off = s.body_end;
     s.append_locked(record, "", e, flush);
+    base_ = s.index.find(meta.id)->extents;
     // Written bytes are now a version's (or garbage); only the unused run stays staged.
     s.staged_bytes -= std::min(s.staged_bytes, staged_);
     staged_ = run_current ? run_cap_ - run_used_ : 0;
