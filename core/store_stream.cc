@@ -52,8 +52,14 @@ uint64_t StreamWriter::room_for(uint64_t n) {
     run_cap_ = run_used_ = run_committed_ = staged_ = 0;
   }
   if (run_body_ && run_used_ + n <= run_cap_) return run_off_ + run_used_;
-  const uint64_t want = std::max(n, std::clamp<uint64_t>(std::max(run_hint_, run_cap_), kMinRun, kMaxRun));
-  if (run_body_ && s.body_end == run_off_ + run_cap_) {
+  // Grown in place, a run doubles (a big sequential write takes few runs). A new run is
+  // sized by what the last one used, not by what it reserved: a database file committing
+  // a few pages at a time between another file's appends would otherwise double its
+  // reservation at each new run, up to kMaxRun, and leave body.bin mostly reserved holes.
+  const bool grows_in_place = run_body_ && s.body_end == run_off_ + run_cap_;
+  const uint64_t hint = run_body_ && !grows_in_place ? 2 * run_used_ : std::max(run_hint_, run_cap_);
+  const uint64_t want = std::max(n, std::clamp<uint64_t>(hint, kMinRun, kMaxRun));
+  if (grows_in_place) {
     // Nobody appended after the run: grow it in place.
     const uint64_t extra = run_used_ + want - run_cap_;
     s.body_end += extra;

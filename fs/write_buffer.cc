@@ -13,8 +13,6 @@ namespace {
 // contiguous record instead of growing extents (a database of a few hundred KiB fsynced
 // per transaction is not: it would be written whole at every commit).
 constexpr uint64_t kCopySmallerThan = 64u << 10;
-// Files staged in memory from this size on are committed through the stream (see commit).
-constexpr uint64_t kCommitFromMemoryBelow = 1u << 20;
 
 void check_size(uint64_t end) {
   if (end > format::kMaxContentSize)
@@ -124,15 +122,22 @@ void WriteBuffer::prepare() {
 }
 
 void WriteBuffer::commit(const DocumentMeta& meta) {
-  // Past the copy bound, memory would make every later commit of this open file write
-  // all of it again (a database fsynced per transaction): commit from the stream instead,
-  // which costs the same bytes now and leaves later commits only what they change.
-  if (!stream_ && mem_.size() >= kCommitFromMemoryBelow) spill();
   if (stream_) {
     stream_->commit(meta, true);
     return;
   }
   store_.put(Document{meta, mem_}, true);
+  // A file kept open and committed again (a database fsynced per transaction) must not be
+  // written whole at every commit: go on from the version just written, as its one extent
+  // (nothing is copied), so later commits write only what they change. Small files are
+  // cheaper to rewrite than to fragment.
+  if (mem_.size() < kCopySmallerThan) return;
+  if (auto c = store_.content_extents(meta.id)) {
+    auto stream = store_.begin_stream(0);
+    stream->load(c->first, c->second);
+    stream_ = std::move(stream);
+    std::string().swap(mem_);
+  }
 }
 
 }  // namespace docfs::fs
