@@ -31,6 +31,16 @@
 //            may point at bytes that no record header precedes (a StreamWriter's staging
 //            runs) and at bytes an earlier version uses too (an append references the old
 //            extents and adds one), so a change costs the bytes it changes.
+//   kLink (format version 3): u32 name_len | name | u32 target_len | target
+//            A hard link: `name` becomes another name of the file `target` is a name of
+//            (a file named `name` before loses that name). Afterwards the file has one
+//            newest version whatever name a kPut / kPutExtents / metadata-only put uses;
+//            kDelete removes one name, and the file's bytes are garbage once its last name
+//            is gone; kRename moves one name (from and to naming one file: from goes);
+//            kClear removes every name. A record's id is the name it was written under;
+//            reading through another name shows that name as the id. A kLink whose target
+//            does not exist, or equals name, changes nothing. One entry, so a crash leaves
+//            the link made or not made, never half.
 // An entry is written only after the body bytes it points at, so a reader never sees a
 // document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
 #pragma once
@@ -45,9 +55,13 @@ namespace docfs::format {
 
 inline constexpr std::string_view kHeaderMagic = "DOCFSHDR";  // 8 bytes
 inline constexpr std::string_view kBodyMagic = "DOCFSBDY";
-// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. A version-1 header.bin is marked 2
-// (in place) before its first kPutExtents entry, so older builds refuse it cleanly.
-inline constexpr uint32_t kFormatVersion = 2;
+// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. 3: adds kLink. New files are
+// written as version 2 (kNewFileVersion). A header.bin is marked 2 (in place) before its
+// first kPutExtents entry, and 3 before its first kLink entry, so older builds refuse it
+// cleanly; a store without hard links stays readable by builds that know version 2.
+inline constexpr uint32_t kFormatVersion = 3;  // the newest this build reads
+inline constexpr uint32_t kNewFileVersion = 2;
+inline constexpr uint32_t kLinkFormatVersion = 3;
 inline constexpr size_t kFileHeaderSize = 32;
 inline constexpr size_t kRecordHeaderSize = 24;
 inline constexpr size_t kEntryPrefixSize = 8;  // crc + length
@@ -62,10 +76,10 @@ inline constexpr uint64_t kMaxContentSize = uint64_t{1} << 62;
 // Metadata beyond this is refused (tags and embeddings live here, content does not).
 inline constexpr uint32_t kMaxMetaLength = 64u << 20;
 
-enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4, kPutExtents = 5 };
+enum class EntryType : uint8_t { kPut = 1, kDelete = 2, kRename = 3, kClear = 4, kPutExtents = 5, kLink = 6 };
 
 struct FileHeader {
-  uint32_t version = kFormatVersion;
+  uint32_t version = kNewFileVersion;
   uint64_t generation = 0;
 };
 
@@ -100,8 +114,8 @@ std::optional<std::string> check_extents(const std::vector<Extent>& extents, uin
 
 struct Entry {
   EntryType type = EntryType::kClear;
-  PutEntry put;     // kPut (also: id of kDelete, from of kRename)
-  std::string to;   // kRename
+  PutEntry put;     // kPut (also: id of kDelete, from of kRename, the new name of kLink)
+  std::string to;   // kRename: the new name; kLink: the target (an existing name)
 };
 
 // Whole entry, prefix included.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -31,8 +32,8 @@ constexpr int kCatchUpRounds = 8;
 class PruneWriter {
  public:
   PruneWriter(std::shared_ptr<BodyFile> old_body, File body, File header, uint64_t generation)
-      : old_(std::move(old_body)), body_(std::move(body)), header_(std::move(header)) {
-    format::FileHeader fh{format::kFormatVersion, generation};
+      : old_(std::move(old_body)), body_(std::move(body)), header_(std::move(header)), generation_(generation) {
+    format::FileHeader fh{format::kNewFileVersion, generation};
     std::string b = format::encode_file_header(format::kBodyMagic, fh);
     std::string h = format::encode_file_header(format::kHeaderMagic, fh);
     body_.pwrite(b.data(), b.size(), 0);
@@ -143,16 +144,32 @@ class PruneWriter {
   }
 
   void write_entry(const Entry& e) {
+    if (e.type == EntryType::kLink) has_links_ = true;
     header_buf_ += format::encode_entry(e);
     if (header_buf_.size() > kHeaderFlush) flush();
   }
 
+  // `name` is another name of the file already written under `target`.
+  void write_link(const std::string& name, const std::string& target) {
+    Entry e;
+    e.type = EntryType::kLink;
+    e.put.id = name;
+    e.to = target;
+    write_entry(e);
+  }
+
   void finish() {
     flush();
+    if (has_links_) {  // older builds must refuse a header with kLink entries
+      format::FileHeader fh{format::kLinkFormatVersion, generation_};
+      std::string h = format::encode_file_header(format::kHeaderMagic, fh);
+      header_.pwrite(h.data(), h.size(), 0);
+    }
     body_.sync();
     header_.sync();
   }
   uint64_t bytes() const { return body_end_ + header_end_; }
+  uint32_t header_version() const { return has_links_ ? format::kLinkFormatVersion : format::kNewFileVersion; }
 
  private:
   void flush() {
@@ -194,8 +211,10 @@ class PruneWriter {
 
   std::shared_ptr<BodyFile> old_;
   File body_, header_;
+  uint64_t generation_ = 0;
   uint64_t body_end_ = 0, header_end_ = 0;
   std::string header_buf_;
+  bool has_links_ = false;
 };
 
 void rename_or_throw(const std::string& from, const std::string& to) {
@@ -224,7 +243,12 @@ PruneResult Store::Impl::prune() {
   const std::string scratch = dir + "/" + kPruneScratch, ready = dir + "/" + kPruneReady;
 
   // 1. Snapshot the live versions; writers go on meanwhile.
-  std::vector<std::pair<std::string, Location>> live;
+  struct LiveName {
+    std::string id;
+    Location loc;
+    uint64_t file_id;  // FileLinks::file_id: names of one file are written once + kLinks
+  };
+  std::vector<LiveName> live;
   std::shared_ptr<BodyFile> old_body;
   uint64_t snapshot_end;
   PruneResult result;
@@ -235,10 +259,13 @@ PruneResult Store::Impl::prune() {
     old_body = body;
     result.bytes_before = body_end + header_end;
     live.reserve(index.size());
-    index.for_each([&](std::string_view id, const Location& l) { live.emplace_back(id, l); });
+    index.for_each([&](std::string_view id, const Location& l, const FileLinks& links) {
+      live.push_back(LiveName{std::string(id), l, links.file_id});
+    });
   }
-  std::sort(live.begin(), live.end(),
-            [](const auto& a, const auto& b) { return a.second.record_off < b.second.record_off; });
+  std::sort(live.begin(), live.end(), [](const LiveName& a, const LiveName& b) {
+    return a.loc.record_off != b.loc.record_off ? a.loc.record_off < b.loc.record_off : a.file_id < b.file_id;
+  });
 
   remove_tree(scratch);
   if (::mkdir(scratch.c_str(), 0755) != 0) throw IoError(errno, "create " + scratch);
@@ -246,7 +273,21 @@ PruneResult Store::Impl::prune() {
   PruneWriter writer(old_body, File::open(scratch + "/body.bin", O_RDWR | O_CREAT | O_TRUNC, 0644),
                      File::open(scratch + "/header.bin", O_RDWR | O_CREAT | O_TRUNC, 0644), gen);
   try {
-    for (const auto& [id, loc] : live) writer.copy_put(id, loc);
+    // A file with several names: its version once, under the first name, then a kLink for
+    // each other name (after every put, so each target exists when its link is replayed).
+    std::unordered_map<uint64_t, std::string> written_as;
+    std::vector<std::pair<std::string, std::string>> links;  // name, target
+    for (const LiveName& n : live) {
+      if (n.file_id != 0) {
+        auto [it, first] = written_as.emplace(n.file_id, n.id);
+        if (!first) {
+          links.emplace_back(n.id, it->second);
+          continue;
+        }
+      }
+      writer.copy_put(n.id, n.loc);
+    }
+    for (const auto& [name, target] : links) writer.write_link(name, target);
     failpoint("prune.copied");
     live.clear();
     live.shrink_to_fit();
@@ -297,11 +338,10 @@ PruneResult Store::Impl::prune() {
     header = File::open(dir + "/header.bin", O_RDWR);
     generation = gen;
     index.clear();
-    live_bytes = 0;
     staged_bytes = 0;  // writers' runs were in the old body; they start new ones
     parked_runs.clear();
     max_referenced_end = 0;
-    header_version = format::kFormatVersion;
+    header_version = writer.header_version();
     replay_from(format::kFileHeaderSize);
     result.documents = index.size();
   } catch (...) {
