@@ -215,7 +215,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
     st.st_mode = (type && type != S_IFDIR ? type : S_IFREG) | (s.mode & 07777);
     if ((type == S_IFCHR || type == S_IFBLK) && !n->removed)
       if (auto m = store->meta(InodeTable::id_of(n))) st.st_rdev = static_cast<dev_t>(m->rdev);
-    st.st_nlink = n->removed ? 0 : 1;
+    st.st_nlink = n->removed ? 0 : s.nlink;
     st.st_size = static_cast<off_t>(s.size);
     uint64_t data = s.data_bytes;
     if (n->write && n->write->staged) {
