@@ -188,7 +188,9 @@ class Filesystem {
   uid_t owner_uid_;
   gid_t owner_gid_;
   int64_t mount_time_ns_;
-  Stat root_attr_;  // the mount root's mode, owner and times (in memory; guarded by the table mutex)
+  // The mount root's mode, owner and times (guarded by the table mutex), kept in the
+  // store as the directory marker kRootMetaId once changed.
+  Stat root_attr_;
 };
 
 }  // namespace docfs::fs

@@ -30,6 +30,7 @@ void InodeTable::load(Volume& vol) {
   size_t hidden = 0;
   std::unordered_map<uint64_t, Node*> files;  // Stat::file_id -> the node of a linked file
   vol.store->for_each([&](std::string_view id, const Stat& st) {
+    if (id == kRootMetaId) return;  // the root's own attributes, not an entry
     Node* dir = vol.root;
     size_t start = 0;
     while (true) {

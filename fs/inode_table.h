@@ -28,6 +28,11 @@
 
 namespace docfs::fs {
 
+// The document that holds the mount root's mode, owner, times and extended attributes:
+// a directory marker with this id. It is not shown in any volume's tree (the root has no
+// id of its own), and the name is reserved at the root.
+inline constexpr std::string_view kRootMetaId = ".docfs-root";
+
 struct WriteState;  // fs/handles.h
 struct RemoteKey;   // fs/remote_key.h
 
