@@ -201,7 +201,11 @@ struct stat Filesystem::attr_locked(const Node* n) {
       if (auto found = store->stat(InodeTable::id_of(n))) s = *found;
     }
     st.st_mode = S_IFDIR | (s.mode & 07777);
-    st.st_nlink = n->removed ? 0 : 2;
+    // "." and the entry in the parent, plus each subdirectory's "..", as on ext4.
+    nlink_t subdirs = 0;
+    for (const auto& [name, c] : n->children) subdirs += c->is_dir;
+    if (n == table_.root() && remote_dir_) ++subdirs;  // .remote/
+    st.st_nlink = n->removed ? 0 : 2 + subdirs;
     st.st_size = 4096;
   } else {
     if (n->removed) {
