@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "core/error.h"
 #include "core/store_builder.h"
 #include "core/store_format.h"
@@ -183,6 +186,37 @@ TEST(HardLink, PruneWritesEachFileOnceAndKeepsItsNames) {
   r2->prune();
   EXPECT_EQ(header_version_of(dir), format::kNewFileVersion);
   EXPECT_EQ(content_of(*r2, "a"), "after prune");
+}
+
+TEST(HardLink, LinksMadeWhilePruneCatchesUpStayLinks) {
+  TempDir t;
+  const std::string dir = t / "s";
+  auto s = create_store(dir);
+  for (int i = 0; i < 300; ++i) s->put(doc("g" + std::to_string(i), std::string(3000, 'g')));
+  std::atomic<bool> stop{false};
+  std::atomic<int> made{0};
+  std::thread linker([&] {
+    // Each round: a new file, a second name, a write through it, a rename of the first.
+    for (int i = 0; !stop; ++i) {
+      const std::string a = "a" + std::to_string(i), b = "b" + std::to_string(i);
+      s->put(doc(a, "v1-" + std::to_string(i)));
+      s->link(a, b);
+      s->put(doc(b, "v2-" + std::to_string(i)));
+      s->rename(a, "r" + std::to_string(i));
+      made = i + 1;
+    }
+  });
+  for (int round = 0; round < 4; ++round) s->prune();
+  while (made < 20) std::this_thread::yield();
+  stop = true;
+  linker.join();
+  s.reset();
+  auto r = open_store(dir);
+  for (int i = 0; i < made; ++i) {
+    const std::string b = "b" + std::to_string(i), moved = "r" + std::to_string(i);
+    expect_linked(*r, moved, b, "v2-" + std::to_string(i));
+  }
+  EXPECT_TRUE(Store::fsck(dir, false).ok());
 }
 
 TEST(HardLink, ATornLinkEntryIsSkipped) {
