@@ -66,7 +66,8 @@ void InodeTable::load(Volume& vol) {
         if (n->is_dir) n->explicit_dir = true;
       } else if (!n && st.file_id != 0) {  // one name of a file with several
         auto [it, first] = files.emplace(st.file_id, nullptr);
-        if (first)
+        // (A first name that a directory of the same name hid has become that directory.)
+        if (first || it->second->is_dir)
           it->second = add_child(dir, std::string(part), false);
         else
           add_link(it->second, dir, std::string(part));
