@@ -27,13 +27,13 @@ constexpr uint64_t kStreamThreshold = 1u << 20;  // contents above this bypass t
 constexpr size_t kCopyChunk = 1u << 20;
 constexpr size_t kDirectWrite = 32u << 10;      // contents this big skip the buffer copy
 
-Stat stat_of(const Location& l) {
+Stat stat_of(const Location& l, const FileLinks& links) {
   uint64_t data = l.content_len;
   if (l.extents) {
     data = 0;
     for (const auto& x : *l.extents) data += x.len;
   }
-  return Stat{l.content_len, l.mode, l.uid, l.gid, l.mtime_ns, l.ctime_ns, data};
+  return Stat{l.content_len, l.mode, l.uid, l.gid, l.mtime_ns, l.ctime_ns, data, links.nlink, links.file_id};
 }
 
 }  // namespace
@@ -56,15 +56,6 @@ Location location_of(const format::PutEntry& p, bool extents) {
     l.extents = std::make_shared<const ExtentList>(p.extents);
   }
   return l;
-}
-
-uint64_t live_size(std::string_view id, const Location& l) {
-  uint64_t data = l.content_len;
-  if (l.extents) {
-    data = 0;
-    for (const auto& x : *l.extents) data += x.len;
-  }
-  return format::kRecordHeaderSize + id.size() + l.meta_len + data;
 }
 
 uint64_t content_end(const Location& l) {
@@ -319,7 +310,7 @@ void Store::Impl::open_files(bool create) {
     if (!create || read_only)
       throw UsageError(ENOENT, "no store at " + dir + " (create one with: docfs init " + dir + ")");
     // Body first, then header: a store is valid once header.bin exists.
-    format::FileHeader fh{format::kFormatVersion, new_generation()};
+    format::FileHeader fh{format::kNewFileVersion, new_generation()};
     for (auto [path, magic] : {std::pair{bpath, format::kBodyMagic}, std::pair{hpath, format::kHeaderMagic}}) {
       std::string tmp = path + ".new";
       File f = File::open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -371,7 +362,7 @@ bool Store::Impl::apply(const Entry& e) {
     case EntryType::kPatchExtents: {
       const auto& p = e.put;
       uint64_t meta_end = p.record_off + format::kRecordHeaderSize + p.id.size() + p.meta_len;
-      Location prev, loc;
+      Location loc;
       if (e.type == EntryType::kPatchExtents) {
         const Location* base = index.find(p.id);
         auto list = std::make_shared<ExtentList>();
@@ -395,10 +386,9 @@ bool Store::Impl::apply(const Entry& e) {
       if (loc.extents)
         for (const auto& x : *loc.extents)
           if (x.body_off < format::kFileHeaderSize || x.checked_off() < format::kFileHeaderSize) return false;
-      if (index.upsert(p.id, loc, &prev))
-        live_bytes -= std::min(live_bytes, live_size(p.id, prev));
-      live_bytes += live_size(p.id, loc);
-      if (loc.extents && loc.extents->size() > Store::kDefragExtents)
+      const bool fragmented_now = loc.extents && loc.extents->size() > Store::kDefragExtents;
+      index.upsert(p.id, loc);
+      if (fragmented_now)
         fragmented.emplace(p.id);
       else if (!fragmented.empty())
         fragmented.erase(p.id);
@@ -407,27 +397,24 @@ bool Store::Impl::apply(const Entry& e) {
     }
     case EntryType::kDelete: {
       if (!fragmented.empty()) fragmented.erase(e.put.id);
-      Location prev;
-      if (index.erase(e.put.id, &prev)) live_bytes -= std::min(live_bytes, live_size(e.put.id, prev));
+      index.erase(e.put.id);
       return true;
     }
     case EntryType::kRename: {
-      Location moved, replaced;
-      if (!index.erase(e.put.id, &moved)) return true;
+      if (!index.rename(e.put.id, e.to)) return true;
       if (!fragmented.empty()) {
         fragmented.erase(e.to);
         if (fragmented.erase(e.put.id)) fragmented.emplace(e.to);
       }
-      live_bytes -= std::min(live_bytes, live_size(e.put.id, moved));
-      if (index.upsert(e.to, moved, &replaced))
-        live_bytes -= std::min(live_bytes, live_size(e.to, replaced));
-      live_bytes += live_size(e.to, moved);
       return true;
     }
+    case EntryType::kLink:
+      if (!fragmented.empty()) fragmented.erase(e.put.id);
+      index.link(e.to, e.put.id);
+      return true;
     case EntryType::kClear:
       index.clear();
       fragmented.clear();
-      live_bytes = 0;
       return true;
   }
   return true;
@@ -469,7 +456,6 @@ void Store::Impl::replay_from(uint64_t start) {
               << " bytes of header.bin\n";
     header.truncate(first_beyond);
     index.clear();
-    live_bytes = 0;
     max_referenced_end = 0;
     replay_from(format::kFileHeaderSize);
     return;
@@ -784,6 +770,22 @@ void Store::rename(std::string_view from, std::string_view to, bool flush) {
   impl_->append_locked("", "", e, flush);
 }
 
+void Store::link(std::string_view existing, std::string_view name, bool flush) {
+  check_id_or_throw(name);
+  std::unique_lock lk(impl_->mu);
+  impl_->require_writable();
+  const Location* cur = impl_->index.find(existing);
+  if (!cur) throw UsageError(ENOENT, "no document " + std::string(existing));
+  if ((cur->mode & 0170000) == 0040000)
+    throw UsageError(EPERM, std::string(existing) + " is a directory: directories have no hard links");
+  if (impl_->index.find(name)) throw UsageError(EEXIST, std::string(name) + " exists");
+  Entry e;
+  e.type = EntryType::kLink;
+  e.put.id = std::string(name);
+  e.to = std::string(existing);
+  impl_->append_locked("", "", e, flush);
+}
+
 void Store::clear() {
   std::unique_lock lk(impl_->mu);
   impl_->require_writable();
@@ -820,9 +822,10 @@ bool Store::contains(std::string_view id) const {
 
 std::optional<Stat> Store::stat(std::string_view id) const {
   std::shared_lock lk(impl_->mu);
-  const Location* l = impl_->index.find(id);
+  FileLinks links;
+  const Location* l = impl_->index.find(id, &links);
   if (!l) return std::nullopt;
-  return stat_of(*l);
+  return stat_of(*l, links);
 }
 
 namespace {
@@ -902,7 +905,8 @@ std::optional<Document> Store::get(std::string_view id) const {
 
 void Store::for_each(const std::function<void(std::string_view, const Stat&)>& fn) const {
   std::shared_lock lk(impl_->mu);
-  impl_->index.for_each([&](std::string_view id, const Location& l) { fn(id, stat_of(l)); });
+  impl_->index.for_each(
+      [&](std::string_view id, const Location& l, const FileLinks& links) { fn(id, stat_of(l, links)); });
 }
 
 std::vector<std::string> Store::ids() const {
@@ -936,7 +940,7 @@ StoreStats Store::stats() const {
   std::shared_lock lk(impl_->mu);
   StoreStats s;
   s.documents = impl_->index.size();
-  s.live_bytes = impl_->live_bytes;
+  s.live_bytes = impl_->index.live_bytes();
   s.body_bytes = impl_->read_only ? impl_->body_size_at_scan : impl_->body_end;
   s.header_bytes = impl_->header_end;
   s.staged_bytes = impl_->staged_bytes;
@@ -953,7 +957,6 @@ void Store::reload() {
   if (::stat(hpath.c_str(), &st) != 0 || st.st_ino != impl_->header.inode()) {
     // Pruned (or replaced) since we opened: start over from the new pair.
     impl_->index.clear();
-    impl_->live_bytes = 0;
     impl_->max_referenced_end = 0;
     impl_->open_files(false);
     impl_->replay_from(format::kFileHeaderSize);

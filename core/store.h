@@ -31,6 +31,10 @@ struct Stat {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   uint64_t data_bytes = 0;  // bytes that take space (size minus holes): st_blocks
+  uint32_t nlink = 1;       // names of this file (hard links)
+  // 0 for a file that never had a second name; otherwise one number for all names of a
+  // file, different between files while the store is open (not across opens or prunes).
+  uint64_t file_id = 0;
   bool is_directory_marker() const { return (mode & 0170000) == 0040000; }
 };
 
@@ -155,11 +159,16 @@ class Store {
   std::unique_ptr<StreamWriter> begin_stream(uint64_t capacity_hint = 0);
   // A metadata-only version: new meta, same content bytes (no copy). ENOENT if absent.
   void update_meta(const DocumentMeta& meta, bool flush = true);
-  // Tombstones `id`; returns false if it did not exist.
+  // Tombstones `id` (one name of its file); returns false if it did not exist.
   bool remove(std::string_view id, bool flush = true);
   // Atomic: afterwards `to` has from's document and `from` is gone; an existing `to` is
   // replaced. UsageError(ENOENT) if `from` is missing.
   void rename(std::string_view from, std::string_view to, bool flush = true);
+  // A hard link: `name` becomes another name of the file `existing` names (one kLink
+  // header entry, so atomic). A write, metadata change or put through either name is seen
+  // through both; remove() of one keeps the other. UsageError ENOENT when `existing` is
+  // missing, EEXIST when `name` exists, EPERM for a directory marker.
+  void link(std::string_view existing, std::string_view name, bool flush = true);
   // Deletes every document (one header entry).
   void clear();
   // Writes buffered bytes to the files (body first, then header).

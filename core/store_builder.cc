@@ -16,7 +16,8 @@ StoreBuilder::StoreBuilder(const std::string& dir, bool direct)
       body_(File::open(dir + "/body.bin", O_RDWR | O_CREAT | O_EXCL, 0644)),
       header_(File::open(dir + "/header.bin.new", O_RDWR | O_CREAT | O_TRUNC, 0644)),
       out_(dir + "/body.bin", body_, direct) {
-  format::FileHeader fh{format::kFormatVersion, new_generation()};
+  format::FileHeader fh{format::kNewFileVersion, new_generation()};
+  generation_ = fh.generation;
   header_buf_ = format::encode_file_header(format::kHeaderMagic, fh);
   next_chunk();
   std::string b = format::encode_file_header(format::kBodyMagic, fh);
@@ -109,6 +110,23 @@ void StoreBuilder::add_sparse(const DocumentMeta& meta_in, uint64_t size,
   }
   header_buf_ += format::encode_entry(e);
   ++documents_;
+}
+
+void StoreBuilder::add_link(const std::string& name, const std::string& target) {
+  if (finished_) throw std::logic_error("StoreBuilder::add_link after finish");
+  check_id_or_throw(name);
+  check_id_or_throw(target);
+  format::Entry e;
+  e.type = format::EntryType::kLink;
+  e.put.id = name;
+  e.to = target;
+  header_buf_ += format::encode_entry(e);
+  if (!has_links_) {  // older builds must refuse a header with kLink entries
+    has_links_ = true;
+    header_buf_.replace(0, format::kFileHeaderSize,
+                        format::encode_file_header(format::kHeaderMagic,
+                                                   format::FileHeader{format::kLinkFormatVersion, generation_}));
+  }
 }
 
 void StoreBuilder::finish() {

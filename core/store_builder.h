@@ -34,6 +34,10 @@ class StoreBuilder {
   // (file offset, length) ranges back to back (sorted, not overlapping); the rest are holes.
   void add_sparse(const DocumentMeta& meta, uint64_t size, const std::vector<std::pair<uint64_t, uint64_t>>& ranges,
                   ContentSource& data);
+  // A hard link (kLink): `name` becomes another name of the document added as `target`.
+  // The caller makes sure `target` was added and `name` was not (a kLink to a missing
+  // target would change nothing, and the name would be missing from the store).
+  void add_link(const std::string& name, const std::string& target);
   // Writes what is staged and fsyncs body.bin, then header.bin, then the directory. Nothing
   // is a store until this returns.
   void finish();
@@ -58,6 +62,8 @@ class StoreBuilder {
   // larger than a chunk): body.bin offset and bytes, written by finish().
   std::vector<std::pair<uint64_t, std::string>> patches_;
   uint64_t documents_ = 0;
+  uint64_t generation_ = 0;
+  bool has_links_ = false;
   bool finished_ = false;
 };
 

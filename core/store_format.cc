@@ -130,6 +130,7 @@ std::string encode_entry(const Entry& e) {
       put_str(payload, e.put.id);
       break;
     case EntryType::kRename:
+    case EntryType::kLink:
       put_str(payload, e.put.id);
       put_str(payload, e.to);
       break;
@@ -220,6 +221,7 @@ DecodeStatus decode_entry(std::string_view b, Entry* out, size_t* consumed, std:
       c.str(e.put.id);
       break;
     case EntryType::kRename:
+    case EntryType::kLink:
       c.str(e.put.id);
       c.str(e.to);
       break;

@@ -51,6 +51,16 @@
 //            grows with the change, not with the file's fragmentation. A patch whose
 //            previous version is missing or does not match is invalid: skipped and named
 //            (the document stays at its previous version). Compaction writes whole lists.
+//   kLink (format version 3): u32 name_len | name | u32 target_len | target
+//            A hard link: `name` becomes another name of the file `target` is a name of
+//            (a file named `name` before loses that name). Afterwards the file has one
+//            newest version whatever name a kPut / kPutExtents / metadata-only put uses;
+//            kDelete removes one name, and the file's bytes are garbage once its last name
+//            is gone; kRename moves one name (from and to naming one file: from goes);
+//            kClear removes every name. A record's id is the name it was written under;
+//            reading through another name shows that name as the id. A kLink whose target
+//            does not exist, or equals name, changes nothing. One entry, so a crash leaves
+//            the link made or not made, never half.
 // An entry is written only after the body bytes it points at, so a reader never sees a
 // document whose bytes are not there. A torn last entry (crash mid-append) is skipped.
 #pragma once
@@ -65,10 +75,13 @@ namespace docfs::format {
 
 inline constexpr std::string_view kHeaderMagic = "DOCFSHDR";  // 8 bytes
 inline constexpr std::string_view kBodyMagic = "DOCFSBDY";
-// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. 3: adds kPutExtentSpans. A
-// header.bin is marked with the version an entry needs (in place) before the first such
-// entry, so older builds refuse it cleanly and stores that never need it stay readable.
-inline constexpr uint32_t kFormatVersion = 3;
+// 1: kPut/kDelete/kRename/kClear. 2: adds kPutExtents. 3: adds kPutExtentSpans,
+// kPatchExtents and kLink. New files are written as version 2 (kNewFileVersion); a
+// header.bin is marked (in place, synced) with the version an entry needs before the first
+// such entry (format_version_for), so older builds refuse it cleanly and a store that never
+// needs version 3 stays readable by builds that know version 2.
+inline constexpr uint32_t kFormatVersion = 3;  // the newest this build reads
+inline constexpr uint32_t kNewFileVersion = 2;
 inline constexpr size_t kFileHeaderSize = 32;
 inline constexpr size_t kRecordHeaderSize = 24;
 inline constexpr size_t kEntryPrefixSize = 8;  // crc + length
@@ -90,17 +103,28 @@ enum class EntryType : uint8_t {
   kRename = 3,
   kClear = 4,
   kPutExtents = 5,
+  kLink = 6,
   kPutExtentSpans = 7,
   kPatchExtents = 8,
 };
 inline bool has_extents(EntryType t) { return t == EntryType::kPutExtents || t == EntryType::kPutExtentSpans; }
 // The header.bin format version an entry of this type needs.
-inline uint32_t format_version_for(EntryType t) {
-  return t == EntryType::kPutExtentSpans || t == EntryType::kPatchExtents ? 3 : t == EntryType::kPutExtents ? 2 : 1;
+constexpr uint32_t format_version_for(EntryType t) {
+  switch (t) {
+    case EntryType::kPutExtentSpans:
+    case EntryType::kPatchExtents:
+    case EntryType::kLink:
+      return 3;
+    case EntryType::kPutExtents:
+      return 2;
+    default:
+      return 1;
+  }
 }
+inline constexpr uint32_t kLinkFormatVersion = format_version_for(EntryType::kLink);
 
 struct FileHeader {
-  uint32_t version = kFormatVersion;
+  uint32_t version = kNewFileVersion;
   uint64_t generation = 0;
 };
 
@@ -152,8 +176,8 @@ std::optional<std::string> check_extents(const std::vector<Extent>& extents, uin
 
 struct Entry {
   EntryType type = EntryType::kClear;
-  PutEntry put;     // kPut (also: id of kDelete, from of kRename)
-  std::string to;   // kRename
+  PutEntry put;     // kPut (also: id of kDelete, from of kRename, the new name of kLink)
+  std::string to;   // kRename: the new name; kLink: the target (an existing name)
 };
 
 // Whole entry, prefix included.

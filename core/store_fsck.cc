@@ -101,6 +101,14 @@ FsckReport Store::fsck(const std::string& dir, bool repair) {
       if (e.put.content_off == e.put.record_off + format::kRecordHeaderSize + e.put.id.size() + e.put.meta_len)
         record_of_content[e.put.content_off] = e.put.record_off;
     }
+    if (e.type == EntryType::kLink) {
+      if (!is_valid_id(e.put.id))
+        report.problems.push_back(impl.header.path() + ": link entry at offset " + std::to_string(off) +
+                                  " has an invalid name");
+      else if (!impl.index.find(e.to))
+        report.problems.push_back(impl.header.path() + ": link entry at offset " + std::to_string(off) +
+                                  " makes " + e.put.id + " a name of " + e.to + ", which does not exist");
+    }
     if (!impl.apply(e) && beyond_body++ == 0) first_beyond = off;
   });
   report.torn_header_bytes = scan.torn_bytes;

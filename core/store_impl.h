@@ -77,13 +77,12 @@ class Store::Impl {
   uint64_t header_end = 0;
   std::string body_buf;
   std::string header_buf;
-  uint64_t live_bytes = 0;
   uint64_t staged_bytes = 0;  // run space of uncommitted StreamWriters and parked runs
   // Never-written ends of StreamWriter runs that were not at the tail when their writer
   // finished: offset -> length in the current body.bin, handed to the next writer that
   // needs room instead of growing body.bin (counted in staged_bytes, not garbage).
   std::multimap<uint64_t, uint64_t> parked_runs;
-  uint32_t header_version = format::kFormatVersion;  // of header.bin as opened
+  uint32_t header_version = format::kNewFileVersion;  // of header.bin as opened (or marked since)
   uint64_t max_referenced_end = 0;  // furthest body byte any header entry points at
   std::set<std::string, std::less<>> fragmented;  // ids whose version has > kDefragExtents extents
   // defragment(): the version each fragmented id had at the previous call. Only a version
@@ -124,8 +123,6 @@ class Store::Impl {
 
 // The index location a put entry describes (extents shared, not copied, from then on).
 Location location_of(const format::PutEntry& p, bool extents);
-// Body bytes a version keeps from being garbage: its metadata record and its data.
-uint64_t live_size(std::string_view id, const Location& l);
 // Furthest body byte a version's content reaches.
 uint64_t content_end(const Location& l);
 

@@ -33,8 +33,8 @@ constexpr int kCatchUpRounds = 8;
 class PruneWriter {
  public:
   PruneWriter(std::shared_ptr<BodyFile> old_body, File body, File header, uint64_t generation)
-      : old_(std::move(old_body)), body_(std::move(body)), header_(std::move(header)) {
-    format::FileHeader fh{format::kFormatVersion, generation};
+      : old_(std::move(old_body)), body_(std::move(body)), header_(std::move(header)), generation_(generation) {
+    format::FileHeader fh{format::kNewFileVersion, generation};
     std::string b = format::encode_file_header(format::kBodyMagic, fh);
     std::string h = format::encode_file_header(format::kHeaderMagic, fh);
     body_.pwrite(b.data(), b.size(), 0);
@@ -148,16 +148,32 @@ class PruneWriter {
   }
 
   void write_entry(const Entry& e) {
+    if (e.type == EntryType::kLink) has_links_ = true;
     header_buf_ += format::encode_entry(e);
     if (header_buf_.size() > kHeaderFlush) flush();
   }
 
+  // `name` is another name of the file already written under `target`.
+  void write_link(const std::string& name, const std::string& target) {
+    Entry e;
+    e.type = EntryType::kLink;
+    e.put.id = name;
+    e.to = target;
+    write_entry(e);
+  }
+
   void finish() {
     flush();
+    if (has_links_) {  // older builds must refuse a header with kLink entries
+      format::FileHeader fh{format::kLinkFormatVersion, generation_};
+      std::string h = format::encode_file_header(format::kHeaderMagic, fh);
+      header_.pwrite(h.data(), h.size(), 0);
+    }
     body_.sync();
     header_.sync();
   }
   uint64_t bytes() const { return body_end_ + header_end_; }
+  uint32_t header_version() const { return has_links_ ? format::kLinkFormatVersion : format::kNewFileVersion; }
 
  private:
   void flush() {
@@ -199,8 +215,10 @@ class PruneWriter {
 
   std::shared_ptr<BodyFile> old_;
   File body_, header_;
+  uint64_t generation_ = 0;
   uint64_t body_end_ = 0, header_end_ = 0;
   std::string header_buf_;
+  bool has_links_ = false;
 };
 
 void rename_or_throw(const std::string& from, const std::string& to) {
@@ -229,7 +247,12 @@ PruneResult Store::Impl::prune() {
   const std::string scratch = dir + "/" + kPruneScratch, ready = dir + "/" + kPruneReady;
 
   // 1. Snapshot the live versions; writers go on meanwhile.
-  std::vector<std::pair<std::string, Location>> live;
+  struct LiveName {
+    std::string id;
+    Location loc;
+    uint64_t file_id;  // FileLinks::file_id: names of one file are written once + kLinks
+  };
+  std::vector<LiveName> live;
   std::shared_ptr<BodyFile> old_body;
   uint64_t snapshot_end;
   PruneResult result;
@@ -240,10 +263,13 @@ PruneResult Store::Impl::prune() {
     old_body = body;
     result.bytes_before = body_end + header_end;
     live.reserve(index.size());
-    index.for_each([&](std::string_view id, const Location& l) { live.emplace_back(id, l); });
+    index.for_each([&](std::string_view id, const Location& l, const FileLinks& links) {
+      live.push_back(LiveName{std::string(id), l, links.file_id});
+    });
   }
-  std::sort(live.begin(), live.end(),
-            [](const auto& a, const auto& b) { return a.second.record_off < b.second.record_off; });
+  std::sort(live.begin(), live.end(), [](const LiveName& a, const LiveName& b) {
+    return a.loc.record_off != b.loc.record_off ? a.loc.record_off < b.loc.record_off : a.file_id < b.file_id;
+  });
 
   remove_tree(scratch);
   if (::mkdir(scratch.c_str(), 0755) != 0) throw IoError(errno, "create " + scratch);
@@ -251,14 +277,37 @@ PruneResult Store::Impl::prune() {
   PruneWriter writer(old_body, File::open(scratch + "/body.bin", O_RDWR | O_CREAT | O_TRUNC, 0644),
                      File::open(scratch + "/header.bin", O_RDWR | O_CREAT | O_TRUNC, 0644), gen);
   try {
-    // Extent lists as of the entry being caught up: a kPatchExtents entry names only what
-    // changed from its previous version, in old body offsets, so it is resolved here and
-    // copied as a whole version (shared with the index: no copies).
-    std::unordered_map<std::string, std::shared_ptr<const ExtentList>> lists;
-    for (const auto& [id, loc] : live) {
-      writer.copy_put(id, loc);
-      if (loc.extents) lists.emplace(id, loc.extents);
+    // A file with several names: its version once, under the first name, then a kLink for
+    // each other name (after every put, so each target exists when its link is replayed).
+    std::unordered_map<uint64_t, std::string> written_as;
+    std::vector<std::pair<std::string, std::string>> links;  // name, target
+    // Each name's file, as of the entry being caught up: its extent list (null when it has
+    // none). A kPatchExtents entry names only what changed from its previous version, in
+    // old body offsets, so it is resolved here and copied as a whole version. Names of one
+    // file share one cell, as the index shares one version between them.
+    struct FileCell {
+      std::shared_ptr<const ExtentList> extents;
+    };
+    std::unordered_map<std::string, std::shared_ptr<FileCell>> cells;
+    {
+      std::unordered_map<uint64_t, std::shared_ptr<FileCell>> by_file;
+      for (const LiveName& n : live) {
+        std::shared_ptr<FileCell>& cell = n.file_id != 0 ? by_file[n.file_id] : cells[n.id];
+        if (!cell) cell = std::make_shared<FileCell>(FileCell{n.loc.extents});
+        cells[n.id] = cell;
+      }
     }
+    for (const LiveName& n : live) {
+      if (n.file_id != 0) {
+        auto [it, first] = written_as.emplace(n.file_id, n.id);
+        if (!first) {
+          links.emplace_back(n.id, it->second);
+          continue;
+        }
+      }
+      writer.copy_put(n.id, n.loc);
+    }
+    for (const auto& [name, target] : links) writer.write_link(name, target);
     failpoint("prune.copied");
     live.clear();
     live.shrink_to_fit();
@@ -266,9 +315,10 @@ PruneResult Store::Impl::prune() {
     // 2. Catch up with what writers appended meanwhile, without stopping them, in rounds
     //    until a round finds little; then writers pause (streaming puts are waited out)
     //    only for that last little bit, so no writer waits for work the size of a file.
-    // Within a round, a version replaced by a later put of the same id (with no delete or
-    // rename of it in between) is not copied: a file committed a thousand times while the
-    // prune ran costs one copy, not a thousand. The offsets of those entries:
+    // Within a round, a version replaced by a later put of the same name, with nothing in
+    // between that could still need it (a delete, rename or link of that name), is not
+    // copied: a file committed a thousand times while the prune ran costs one copy, not a
+    // thousand. The header offsets of those entries:
     std::unordered_set<uint64_t> superseded;
     auto find_superseded = [&](uint64_t from, uint64_t to) {
       superseded.clear();
@@ -279,27 +329,28 @@ PruneResult Store::Impl::prune() {
       };
       std::vector<Op> ops;
       scan_entries(header, from, to, [&](const Entry& e, uint64_t off) {
-        ops.push_back(Op{off, e.type, e.put.id, e.type == EntryType::kRename ? e.to : std::string()});
+        const bool two_names = e.type == EntryType::kRename || e.type == EntryType::kLink;
+        ops.push_back(Op{off, e.type, e.put.id, two_names ? e.to : std::string()});
       });
-      std::unordered_set<std::string> replaced_later;  // ids a later entry puts or removes
-      bool cleared_later = false;
+      std::unordered_set<std::string> put_later;  // names a later put gives a new version
       for (auto op = ops.rbegin(); op != ops.rend(); ++op) {
         switch (op->type) {
           case EntryType::kPut:
           case EntryType::kPutExtents:
           case EntryType::kPutExtentSpans:
           case EntryType::kPatchExtents:
-            if (cleared_later || !replaced_later.insert(op->id).second) superseded.insert(op->off);
+            if (!put_later.insert(op->id).second) superseded.insert(op->off);
             break;
           case EntryType::kDelete:
-            replaced_later.insert(op->id);
+            put_later.erase(op->id);
             break;
           case EntryType::kRename:
-            replaced_later.erase(op->id);  // the version before it moves: it is needed
-            replaced_later.insert(op->to);
+          case EntryType::kLink:
+            put_later.erase(op->id);
+            put_later.erase(op->to);
             break;
           case EntryType::kClear:
-            cleared_later = true;
+            put_later.clear();
             break;
         }
       }
@@ -312,40 +363,44 @@ PruneResult Store::Impl::prune() {
         case EntryType::kPutExtents:
         case EntryType::kPutExtentSpans: {
           Location loc = location_of(e.put, format::has_extents(e.type));
-          if (loc.extents)
-            lists[id] = loc.extents;
-          else
-            lists.erase(id);
+          std::shared_ptr<FileCell>& cell = cells[id];
+          if (!cell) cell = std::make_shared<FileCell>();
+          cell->extents = loc.extents;
           if (copy) writer.copy_put(id, loc);
           return;
         }
         case EntryType::kPatchExtents: {
-          auto base = lists.find(id);
+          auto cell = cells.find(id);
           auto list = std::make_shared<ExtentList>();
           // A patch the live store skipped as invalid is skipped here too.
-          if (base == lists.end() || format::apply_patch(*base->second, e.put, list.get())) return;
+          if (cell == cells.end() || !cell->second->extents ||
+              format::apply_patch(*cell->second->extents, e.put, list.get()))
+            return;
           Location loc = location_of(e.put, false);
           loc.extents = std::move(list);
-          base->second = loc.extents;
+          cell->second->extents = loc.extents;
           if (copy) writer.copy_put(id, loc);
           return;
         }
         case EntryType::kDelete:
-          lists.erase(id);
+          cells.erase(id);
           break;
         case EntryType::kRename: {
-          auto from = lists.find(id);
-          std::shared_ptr<const ExtentList> moved;
-          if (from != lists.end()) {
-            moved = std::move(from->second);
-            lists.erase(from);
+          auto from = cells.find(id);
+          if (from != cells.end() && id != e.to) {
+            std::shared_ptr<FileCell> moved = std::move(from->second);
+            cells.erase(from);
+            cells[e.to] = std::move(moved);
           }
-          lists.erase(e.to);
-          if (moved) lists.emplace(e.to, std::move(moved));
+          break;
+        }
+        case EntryType::kLink: {
+          auto target = cells.find(e.to);
+          if (target != cells.end() && id != e.to) cells[id] = target->second;
           break;
         }
         case EntryType::kClear:
-          lists.clear();
+          cells.clear();
           break;
       }
       writer.write_entry(e);
@@ -389,11 +444,10 @@ PruneResult Store::Impl::prune() {
     header = File::open(dir + "/header.bin", O_RDWR);
     generation = gen;
     index.clear();
-    live_bytes = 0;
     staged_bytes = 0;  // writers' runs were in the old body; they start new ones
     parked_runs.clear();
     max_referenced_end = 0;
-    header_version = format::kFormatVersion;
+    header_version = writer.header_version();
     replay_from(format::kFileHeaderSize);
     result.documents = index.size();
   } catch (...) {

@@ -56,17 +56,49 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (!n) fail(ENOENT);
     if (n->is_dir) fail(EISDIR);
     require_writable(n);
-    std::string id = InodeTable::id_of(n);
-    orphan_locked(n);
+    std::string id = InodeTable::id_in(dir, name);  // this name: a linked file has others
+    const bool last_name = !InodeTable::has_other_names(n);
+    if (last_name) orphan_locked(n);
     n->volume->store->remove(id);
     changed(n->volume);
     int64_t now = now_ns();
     InodeTable::status_changed(n, now);  // an open descriptor's fstat sees it
-    table_.remove(n);
+    table_.remove_name(n, dir, name);
     InodeTable::entries_changed(dir, now);
     keep_directory_locked(dir);
   }
   fuse_reply_err(req, 0);
+}
+
+void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
+  prepare(ino);
+  prepare(newparent);
+  fuse_entry_param e{};
+  {
+    std::unique_lock<std::shared_mutex> ns(ns_mu_);
+    std::lock_guard<std::mutex> lk(table_.mutex());
+    Node* n = node_locked(ino);
+    Node* dir = node_locked(newparent);
+    if (!dir->is_dir) fail(ENOTDIR);
+    if (n->is_dir) fail(EPERM);  // link(2): no hard links to directories
+    if (dir->remote_folder) fail(EPERM);  // .remote/ holds only keys
+    // A file under one key and a name under another key or the mount root live in two
+    // stores: no link can join them.
+    if (n->volume != dir->volume) fail(EXDEV);
+    if (n->removed) fail(ENOENT);  // linkat(AT_EMPTY_PATH) of an unlinked file
+    if (reserved_name_locked(dir, newname)) fail(EEXIST);
+    std::string id = child_id_locked(dir, newname);
+    require_writable(dir);
+    if (InodeTable::child(dir, newname)) fail(EEXIST);
+    n->volume->store->link(InodeTable::id_of(n), id);
+    changed(n->volume);
+    table_.add_link(n, dir, newname);
+    int64_t now = now_ns();
+    InodeTable::status_changed(n, now);  // the link count is part of the status
+    InodeTable::entries_changed(dir, now);
+    e = entry_locked(n);
+  }
+  fuse_reply_entry(req, &e);
 }
 
 void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -121,8 +153,8 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
       if (dst->is_dir && !dst->children.empty()) fail(ENOTEMPTY);
     }
     Store& store = *src->volume->store;
-    std::string from_id = InodeTable::id_of(src);
-    if (dst && !dst->is_dir) orphan_locked(dst);
+    std::string from_id = InodeTable::id_in(from_dir, name);  // this name of src
+    if (dst && !dst->is_dir && !InodeTable::has_other_names(dst)) orphan_locked(dst);
     if (!src->is_dir) {
       store.rename(from_id, to_id);  // atomically replaces dst's document
       // rsync, editors and downloaders write under a temporary name: the file gets the
@@ -160,9 +192,9 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     int64_t now = now_ns();
     if (dst) {
       InodeTable::status_changed(dst, now);
-      table_.remove(dst);
+      table_.remove_name(dst, to_dir, newname);
     }
-    table_.move(src, to_dir, newname);
+    table_.move_name(src, from_dir, name, to_dir, newname);
     ++src->version;
     // Linux changes the ctime of what was renamed too (ext4, tmpfs); POSIX allows it.
     InodeTable::status_changed(src, now);

@@ -19,6 +19,7 @@ Filesystem::Filesystem(Store* store, const MountOptions& opts)
     : table_(store), opts_(opts), owner_uid_(getuid()), owner_gid_(getgid()),
       mount_time_ns_(now_ns()) {
   root_attr_ = Stat{0, S_IFDIR | 0755, owner_uid_, owner_gid_, mount_time_ns_, mount_time_ns_, 0};
+  if (auto st = store->stat(kRootMetaId); st && st->is_directory_marker()) root_attr_ = *st;
   DOCFS_LOG_INFO("loaded %zu nodes from %s", table_.size(), store->dir().c_str());
   Compactor::set_on_compacted([this] { compacted(); });
   try {
@@ -200,7 +201,11 @@ struct stat Filesystem::attr_locked(const Node* n) {
       if (auto found = store->stat(InodeTable::id_of(n))) s = *found;
     }
     st.st_mode = S_IFDIR | (s.mode & 07777);
-    st.st_nlink = n->removed ? 0 : 2;
+    // "." and the entry in the parent, plus each subdirectory's "..", as on ext4.
+    nlink_t subdirs = 0;
+    for (const auto& [name, c] : n->children) subdirs += c->is_dir;
+    if (n == table_.root() && remote_dir_) ++subdirs;  // .remote/
+    st.st_nlink = n->removed ? 0 : 2 + subdirs;
     st.st_size = 4096;
   } else {
     if (n->removed) {
@@ -215,7 +220,7 @@ struct stat Filesystem::attr_locked(const Node* n) {
     st.st_mode = (type && type != S_IFDIR ? type : S_IFREG) | (s.mode & 07777);
     if ((type == S_IFCHR || type == S_IFBLK) && !n->removed)
       if (auto m = store->meta(InodeTable::id_of(n))) st.st_rdev = static_cast<dev_t>(m->rdev);
-    st.st_nlink = n->removed ? 0 : 1;
+    st.st_nlink = n->removed ? 0 : s.nlink;
     st.st_size = static_cast<off_t>(s.size);
     uint64_t data = s.data_bytes;
     if (n->write && n->write->staged) {
@@ -276,7 +281,8 @@ void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* dir = node_locked(parent);
     if (!dir->is_dir) fail(ENOTDIR);
-    Node* n = reserved_name_locked(dir, nm) ? remote_dir_ : InodeTable::child(dir, nm);
+    Node* n = reserved_name_locked(dir, nm) ? (nm == kRootMetaId ? nullptr : remote_dir_)
+                                            : InodeTable::child(dir, nm);
     if (n) {
       e = entry_locked(n);
     } else {
@@ -316,20 +322,28 @@ void Filesystem::update_meta_of(Node* n, const std::function<void(DocumentMeta&)
     std::unique_lock<std::shared_mutex> ns(ns_mu_);
     std::lock_guard<std::mutex> lk(table_.mutex());
     if (n == table_.main_volume().root) {
-      // The mount root has no document: its mode, owner and times live for the mount's
-      // life (so cp -a and rsync -a into the root work); a remount shows the defaults.
+      // The mount root has no id: its mode, owner, times and xattrs are the directory
+      // marker kRootMetaId (so cp -a and rsync -a into the root work, and a remount, a
+      // push and a pull keep them).
+      std::optional<DocumentMeta> stored = store.meta(kRootMetaId);
       DocumentMeta m;
+      if (stored && (stored->mode & S_IFMT) == S_IFDIR) m = std::move(*stored);
+      m.id = std::string(kRootMetaId);
       m.mode = root_attr_.mode;
       m.uid = root_attr_.uid;
       m.gid = root_attr_.gid;
       m.mtime_ns = std::max(root_attr_.mtime_ns, n->mtime_ns);
       change(m);
-      root_attr_.mode = S_IFDIR | (m.mode & 07777);
+      m.mode = S_IFDIR | (m.mode & 07777);
+      m.ctime_ns = now_ns();
+      store.put(Document{m, ""});
+      root_attr_.mode = m.mode;
       root_attr_.uid = m.uid;
       root_attr_.gid = m.gid;
       root_attr_.mtime_ns = m.mtime_ns;
-      root_attr_.ctime_ns = now_ns();
+      root_attr_.ctime_ns = m.ctime_ns;
       n->mtime_ns = n->ctime_ns = 0;
+      changed(n->volume);
       return;
     }
     if (n == n->volume->root) fail(EPERM);  // a key's root has no document

@@ -78,6 +78,7 @@ class Filesystem {
   void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
   void symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name);
   void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
   void readlink(fuse_req_t req, fuse_ino_t ino);
@@ -187,7 +188,9 @@ class Filesystem {
   uid_t owner_uid_;
   gid_t owner_gid_;
   int64_t mount_time_ns_;
-  Stat root_attr_;  // the mount root's mode, owner and times (in memory; guarded by the table mutex)
+  // The mount root's mode, owner and times (guarded by the table mutex), kept in the
+  // store as the directory marker kRootMetaId once changed.
+  Stat root_attr_;
 };
 
 }  // namespace docfs::fs

@@ -1,6 +1,7 @@
 #include "fs/inode_table.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "fs/log.h"
 
@@ -27,7 +28,9 @@ Node* InodeTable::make_node(Volume* vol, bool is_dir) {
 
 void InodeTable::load(Volume& vol) {
   size_t hidden = 0;
+  std::unordered_map<uint64_t, Node*> files;  // Stat::file_id -> the node of a linked file
   vol.store->for_each([&](std::string_view id, const Stat& st) {
+    if (id == kRootMetaId) return;  // the root's own attributes, not an entry
     Node* dir = vol.root;
     size_t start = 0;
     while (true) {
@@ -38,7 +41,14 @@ void InodeTable::load(Volume& vol) {
       bool last = slash == std::string_view::npos;
       Node* n = child(dir, part);
       if (!last) {
-        if (n && !n->is_dir) {
+        if (n && !n->is_dir && has_other_names(n)) {
+          // Another name of that file stays a file: this one gives way to the directory.
+          DOCFS_LOG_WARN("document %.*s is hidden: a directory of the same name exists",
+                         static_cast<int>(start + part.size()), id.data());
+          remove_name(n, dir, part);
+          n = add_child(dir, std::string(part), true);
+          ++hidden;
+        } else if (n && !n->is_dir) {
           // A document "a" and a document "a/b": the directory wins, "a" is hidden.
           DOCFS_LOG_WARN("document %.*s is hidden: a directory of the same name exists",
                          static_cast<int>(start + part.size()), id.data());
@@ -54,6 +64,13 @@ void InodeTable::load(Volume& vol) {
       if (st.is_directory_marker()) {
         if (!n) n = add_child(dir, std::string(part), true);
         if (n->is_dir) n->explicit_dir = true;
+      } else if (!n && st.file_id != 0) {  // one name of a file with several
+        auto [it, first] = files.emplace(st.file_id, nullptr);
+        // (A first name that a directory of the same name hid has become that directory.)
+        if (first || it->second->is_dir)
+          it->second = add_child(dir, std::string(part), false);
+        else
+          add_link(it->second, dir, std::string(part));
       } else if (!n) {
         add_child(dir, std::string(part), false);
       } else {
@@ -91,18 +108,18 @@ Node* InodeTable::graft_root(Volume* vol, Node* dir, std::string name) {
 }
 
 void InodeTable::detach_children(Node* dir, const std::function<void(Node*)>& on_file) {
-  std::vector<Node*> kids;
-  for (auto& [name, c] : dir->children) {
-    (void)name;
-    kids.push_back(c);
-  }
-  for (Node* c : kids) {
+  std::vector<std::pair<std::string, Node*>> kids(dir->children.begin(), dir->children.end());
+  for (auto& [name, c] : kids) {
     if (c->is_dir) {
       detach_children(c, on_file);
+      remove(c);
+    } else if (has_other_names(c)) {
+      // Another name of the file may be outside this tree: only this name goes.
+      remove_name(c, dir, name);
     } else {
       on_file(c);
+      remove(c);
     }
-    remove(c);
   }
 }
 
@@ -126,9 +143,48 @@ Node* InodeTable::add_child(Node* dir, std::string name, bool is_dir) {
 
 void InodeTable::remove(Node* n) {
   if (n->parent) n->parent->children.erase(n->name);
+  for (const auto& [dir, name] : n->links) dir->children.erase(name);
+  n->links.clear();
   n->parent = nullptr;
   n->removed = true;
   maybe_erase(n);
+}
+
+void InodeTable::add_link(Node* n, Node* dir, std::string name) {
+  dir->children.emplace(name, n);
+  n->links.emplace_back(dir, std::move(name));
+}
+
+void InodeTable::remove_name(Node* n, Node* dir, std::string_view name) {
+  if (n->parent == dir && n->name == name) {
+    if (n->links.empty()) return remove(n);
+    dir->children.erase(n->name);
+    // Another name becomes the one id_of() gives.
+    n->parent = n->links.back().first;
+    n->name = std::move(n->links.back().second);
+    n->links.pop_back();
+    return;
+  }
+  for (auto it = n->links.begin(); it != n->links.end(); ++it) {
+    if (it->first == dir && it->second == name) {
+      dir->children.erase(it->second);
+      n->links.erase(it);
+      return;
+    }
+  }
+}
+
+void InodeTable::move_name(Node* n, Node* from_dir, std::string_view from_name, Node* to_dir, std::string to_name) {
+  if (n->parent == from_dir && n->name == from_name) return move(n, to_dir, std::move(to_name));
+  for (auto& [dir, name] : n->links) {
+    if (dir == from_dir && name == from_name) {
+      from_dir->children.erase(name);
+      dir = to_dir;
+      name = to_name;
+      to_dir->children.emplace(std::move(to_name), n);
+      return;
+    }
+  }
 }
 
 void InodeTable::move(Node* n, Node* new_parent, std::string new_name) {
@@ -179,6 +235,13 @@ std::string InodeTable::id_of(const Node* n) {
   return id;
 }
 
+std::string InodeTable::id_in(const Node* dir, std::string_view name) {
+  std::string id = id_of(dir);
+  if (!id.empty()) id.push_back('/');
+  id.append(name);
+  return id;
+}
+
 bool InodeTable::is_within(const Node* n, const Node* ancestor) {
   for (const Node* p = n; p; p = p->parent)
     if (p == ancestor) return true;
@@ -192,7 +255,7 @@ void InodeTable::collect_ids(const Node* dir, std::vector<std::string>& out) {
     if (c->is_dir) {
       collect_ids(c, out);
     } else {
-      out.push_back(id_of(c));
+      out.push_back(id_in(dir, name));  // this name (a linked file has others elsewhere)
     }
   }
 }

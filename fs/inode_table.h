@@ -28,6 +28,11 @@
 
 namespace docfs::fs {
 
+// The document that holds the mount root's mode, owner, times and extended attributes:
+// a directory marker with this id. It is not shown in any volume's tree (the root has no
+// id of its own), and the name is reserved at the root.
+inline constexpr std::string_view kRootMetaId = ".docfs-root";
+
 struct WriteState;  // fs/handles.h
 struct RemoteKey;   // fs/remote_key.h
 
@@ -47,6 +52,10 @@ struct Node {
   bool removed = false;       // unlinked / replaced, kept while the kernel knows it
   bool remote_folder = false; // the virtual .remote/ directory (no document, no store)
   std::map<std::string, Node*, std::less<>> children;
+  // A file's other names (hard links): (directory, name) pairs besides parent/name, each
+  // listed in that directory's children. parent/name is the name id_of() gives; every
+  // name reaches the same file in the store. Directories have none.
+  std::vector<std::pair<Node*, std::string>> links;
   uint64_t nlookup = 0;    // the kernel's lookup count
   uint32_t open_count = 0; // open file and directory handles
   // Content version counter: bumped on every committed change. The kernel keeps its
@@ -93,9 +102,17 @@ class InodeTable {
   static Node* child(Node* dir, std::string_view name);
   // Adds a new child (caller checked it does not exist).
   Node* add_child(Node* dir, std::string name, bool is_dir);
-  // Takes `n` out of the tree (unlink, rmdir, replaced by rename).
+  // Takes `n` out of the tree with all its names (rmdir, a replaced tree).
   void remove(Node* n);
   void move(Node* n, Node* new_parent, std::string new_name);
+  // Hard links. add_link: `name` in `dir` becomes another name of file n.
+  void add_link(Node* n, Node* dir, std::string name);
+  // Takes one name of n away (unlink, replaced by rename); n itself goes with its last name.
+  void remove_name(Node* n, Node* dir, std::string_view name);
+  // Moves one name of n (rename of that name).
+  void move_name(Node* n, Node* from_dir, std::string_view from_name, Node* to_dir, std::string to_name);
+  static bool has_other_names(const Node* n) { return !n->links.empty(); }
+  static uint32_t name_count(const Node* n) { return static_cast<uint32_t>(n->links.size()) + 1; }
   // Decrements the lookup count; frees removed nodes nobody references any more.
   void forget(Node* n, uint64_t count);
   void maybe_erase(Node* n);
@@ -107,6 +124,8 @@ class InodeTable {
 
   // The document id of a node: its path from its volume root.
   static std::string id_of(const Node* n);
+  // The document id of the entry `name` in directory `dir` (one name of a linked file).
+  static std::string id_in(const Node* dir, std::string_view name);
   // True if `n` is `ancestor` or below it.
   static bool is_within(const Node* n, const Node* ancestor);
   // Every document id in a subtree (files and directory markers), parents first.

@@ -76,9 +76,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   guarded(req, "readlink", [&] { fs_of(req)->readlink(req, ino); });
 }
 void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
-  DOCFS_LOG_WARN("hard link %s to inode %lu refused: documents have one name", newname, ino);
-  (void)newparent;
-  fuse_reply_err(req, EPERM);
+  guarded(req, "link", [&] { fs_of(req)->link(req, ino, newparent, newname); });
 }
 void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   guarded(req, "mknod", [&] { fs_of(req)->mknod(req, parent, name, mode, rdev); });

@@ -22,6 +22,7 @@ void Filesystem::changed(const Volume* v) {
 }
 
 bool Filesystem::reserved_name_locked(const Node* dir, std::string_view name) {
+  if (dir == table_.root() && name == kRootMetaId) return true;  // the root's attributes
   return remote_ && dir == table_.root() && name == kRemoteFolder;
 }
 

@@ -46,8 +46,12 @@ void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* n = node_locked(ino);
-    if (n->removed || (n->is_dir && !n->explicit_dir)) fail(ENODATA);
-    id = InodeTable::id_of(n);
+    if (n == table_.root()) {
+      id = kRootMetaId;
+    } else {
+      if (n->removed || (n->is_dir && !n->explicit_dir)) fail(ENODATA);
+      id = InodeTable::id_of(n);
+    }
     store = n->volume->store;
   }
   std::optional<DocumentMeta> meta = store->meta(id);
@@ -64,13 +68,13 @@ void Filesystem::listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     Node* n = node_locked(ino);
-    has_doc = !n->removed && (!n->is_dir || n->explicit_dir);
+    has_doc = !n->removed && (!n->is_dir || n->explicit_dir || n == table_.root());
     if (is_key_root(n)) {
       std::string names = std::string("user.docfs.status") + '\0' + "user.docfs.pushes" + '\0' +
                           "user.docfs.remote" + '\0' + "user.docfs.etag" + '\0';
       return reply_value(req, names, size);
     }
-    if (has_doc) id = InodeTable::id_of(n);
+    if (has_doc) id = n == table_.root() ? std::string(kRootMetaId) : InodeTable::id_of(n);
     store = n->volume->store;
   }
   std::string names;
@@ -106,7 +110,7 @@ void Filesystem::removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   {
     std::lock_guard<std::mutex> lk(table_.mutex());
     n = node_locked(ino);
-    if (n->is_dir && !n->explicit_dir) fail(ENODATA);
+    if (n->is_dir && !n->explicit_dir && n != table_.root()) fail(ENODATA);
   }
   require_writable(n);
   update_meta_of(n, [&](DocumentMeta& m) {

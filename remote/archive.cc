@@ -8,6 +8,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/crc32c.h"
 #include "core/error.h"
@@ -136,14 +138,27 @@ StoreArchiveSource::StoreArchiveSource(const Store& store, int64_t created_ns, i
   header_.expires_ns = expires_ns;
   ids_ = store.ids_in_body_order();  // front to back through body.bin
   // The exact size up front: lets a small archive go in one PUT with a Content-Length.
-  header_.format_version = 1;  // unless a document has holes: older builds pull it
-  for (const auto& id : ids_) {
+  header_.format_version = 1;  // unless a document has holes or links: older builds pull it
+  link_targets_.resize(ids_.size());
+  std::unordered_map<uint64_t, size_t> first_name;  // Stat::file_id -> index in ids_
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    const std::string& id = ids_[i];
+    auto st = store.stat(id);
+    if (st && st->file_id != 0) {
+      auto [it, first] = first_name.emplace(st->file_id, i);
+      if (!first) {  // another name of a file already in the archive
+        link_targets_[i] = ids_[it->second];
+        header_.format_version = 3;
+        payload_size_ += 12 + id.size() + link_targets_[i].size();
+        continue;
+      }
+    }
     auto meta = store.meta(id);
     auto content = store.content(id);
     if (!meta || !content) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
     payload_size_ += 16 + id.size() + encode_meta(*meta).size() + content->data_bytes();
     if (content->data_bytes() != content->size()) {  // holes go as a list of data ranges
-      header_.format_version = 2;
+      header_.format_version = std::max<uint32_t>(header_.format_version, 2);
       payload_size_ += 4 + 16 * sparse_ranges(*content).size();
     }
   }
@@ -153,7 +168,22 @@ StoreArchiveSource::StoreArchiveSource(const Store& store, int64_t created_ns, i
 
 bool StoreArchiveSource::next_document() {
   if (next_ >= ids_.size()) return false;
+  const std::string& target = link_targets_[next_];
   const std::string& id = ids_[next_++];
+  if (!target.empty()) {
+    prefix_.clear();
+    put_le<uint32_t>(prefix_, static_cast<uint32_t>(id.size()));
+    prefix_ += id;
+    put_le<uint32_t>(prefix_, kLinkRecord);
+    put_le<uint32_t>(prefix_, static_cast<uint32_t>(target.size()));
+    prefix_ += target;
+    content_.reset();
+    ranges_.clear();
+    prefix_pos_ = 0;
+    range_ = 0;
+    range_pos_ = 0;
+    return true;
+  }
   auto meta = store_.meta(id);
   content_ = store_.content(id);
   if (!meta || !content_) throw IoError(EIO, "document " + id + " vanished from the store snapshot");
@@ -481,10 +511,26 @@ UnpackResult unpack_archive(const File& f, uint64_t size, const std::string& des
       // A big array is written around the page cache (it would only evict the user's
       // working set); a small one through it, so its first readers find it cached.
       StoreBuilder store(tmp, size >= kDirectPullBytes);
+      // Names seen so far, kept only when the archive may hold links (version 3): a link
+      // must name a document an earlier record holds.
+      std::unordered_set<std::string> names;
+      const bool may_link = h.format_version >= 3;
       while (r.remaining() > 0) {
         uint32_t id_len = r.take_le<uint32_t>("id length");
         std::string id = r.take(id_len, "id");
         uint32_t meta_len = r.take_le<uint32_t>("meta length");
+        if (meta_len == kLinkRecord && may_link) {
+          uint32_t target_len = r.take_le<uint32_t>("link target length");
+          std::string target = r.take(target_len, "link target");
+          if (!names.count(target))
+            throw FormatError(where + ": " + id + " is a hard link to " + target +
+                              ", which the archive does not hold (a damaged or crafted archive); nothing was pulled");
+          store.add_link(id, target);
+          names.insert(std::move(id));
+          ++res.documents;
+          continue;
+        }
+        if (may_link) names.insert(id);
         DocumentMeta meta = decode_meta(r.take(meta_len, "meta"), id);
         uint64_t content_len = r.take_le<uint64_t>("content length");
         if ((content_len & kSparseContent) && h.format_version >= 2) {  // in version 1, just too long

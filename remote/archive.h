@@ -10,6 +10,13 @@
 //   top bit set (the rest is the file size), then u32 n | n x (u64 file offset | u64 length)
 //   | the bytes of those ranges back to back; everything else is a hole. An archive with no
 //   sparse document is written as version 1, which older builds pull.
+//   Format version 3 adds hard links: a record whose meta length is 0xFFFFFFFF
+//   (kLinkRecord) is  u32 id length | id | u32 0xFFFFFFFF | u32 target length | target
+//   and makes id another name of the document `target`, which an earlier record of the
+//   archive holds (each file goes once, under its first name in body order, then one link
+//   record per other name). `documents` counts names, links included. Written only when
+//   the store has hard links; a pull refuses a link whose target came before it in no
+//   record, before anything is visible.
 //
 // Packing streams from a read-only Store (for_each + meta + ContentRef), unpacking streams
 // into Store::put_stream: the array is never held in memory whole.
@@ -31,8 +38,9 @@
 
 namespace docfs::remote {
 
-inline constexpr uint32_t kArchiveFormatVersion = 2;  // the newest this build reads
+inline constexpr uint32_t kArchiveFormatVersion = 3;  // the newest this build reads
 inline constexpr uint64_t kSparseContent = uint64_t{1} << 63;
+inline constexpr uint32_t kLinkRecord = 0xffffffffu;  // in place of a meta length
 inline constexpr size_t kArchiveHeaderSize = 128;
 
 struct ArchiveHeader {
@@ -83,6 +91,8 @@ class StoreArchiveSource : public UploadSource {
   const Store& store_;
   ArchiveHeader header_;
   std::vector<std::string> ids_;
+  // For each of ids_: empty for a document, else the earlier name it is a hard link to.
+  std::vector<std::string> link_targets_;
   uint64_t payload_size_ = 0;
   size_t next_ = 0;
   std::string prefix_;  // the current record's bytes before its content

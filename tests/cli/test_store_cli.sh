@@ -18,7 +18,7 @@ for cmd in $("$DOCFS" --help | awk '/^commands:/{on=1; next} on && /^  [a-z]/{pr
   grep -q "usage: docfs $cmd\|usage: .*$cmd" "$work/out" || fail "$cmd --help has no usage line"
 done
 expect_status 0 "$DOCFS" --version
-grep -q '^store format 2' "$work/out" || fail "--version lacks the format version"
+grep -q '^store format 3' "$work/out" || fail "--version lacks the format version"
 expect_status 2 "$DOCFS" no-such-command
 expect_status 2 "$DOCFS" ls
 expect_status 2 "$DOCFS" ls "$work/s" --bogus

@@ -272,6 +272,9 @@ TEST_P(PruneCrash, KilledAtEveryStepLeavesAWholeStore) {
     for (int i = 0; i < 100; ++i) s->put(doc("d" + std::to_string(i), std::string(500, 'a' + i % 26)));
     for (int i = 0; i < 100; i += 3) s->put(doc("d" + std::to_string(i), "new" + std::to_string(i)));
     for (int i = 1; i < 100; i += 10) s->remove("d" + std::to_string(i));
+    // Hard links: prune writes each file once plus kLink entries.
+    for (int i = 0; i < 100; i += 7)
+      if (i % 10 != 1) s->link("d" + std::to_string(i), "links/l" + std::to_string(i));
   }
   auto expected = open_reader(dir)->ids();
   int code = in_child([&] {
@@ -286,6 +289,12 @@ TEST_P(PruneCrash, KilledAtEveryStepLeavesAWholeStore) {
     std::string id = "d" + std::to_string(i);
     if (i % 10 == 1) continue;
     EXPECT_EQ(content_of(*s, id), i % 3 == 0 ? "new" + std::to_string(i) : std::string(500, 'a' + i % 26));
+    if (i % 7 == 0) {  // still one file with two names, whichever store survived
+      const std::string link = "links/l" + std::to_string(i);
+      EXPECT_EQ(s->stat(link)->nlink, 2u) << link;
+      EXPECT_EQ(s->stat(link)->file_id, s->stat(id)->file_id) << link;
+      EXPECT_EQ(content_of(*s, link), content_of(*s, id)) << link;
+    }
   }
   s.reset();
   EXPECT_TRUE(Store::fsck(dir, false).ok());

@@ -83,6 +83,40 @@ TEST(ExtentPatch, PatchesDuringAPruneSurviveIt) {
   EXPECT_EQ(open_store(t / "s")->get("log")->content, model);
 }
 
+// The same through two names of one file (a hard link): a patch through either name
+// changes the one file, and the prune's catch-up resolves it against that file.
+TEST(ExtentPatch, PatchesThroughHardLinksDuringAPruneSurviveIt) {
+  TempDir t;
+  auto s = create_store(t / "s");
+  const std::string filler(1u << 20, 'f');
+  for (int i = 0; i < 48; ++i) s->put(testing::doc("filler/" + std::to_string(i), filler));
+  std::string model(1u << 20, 'x');
+  {
+    auto w = s->begin_stream();
+    w->write(0, model.data(), model.size());
+    w->commit(meta_for("log"));
+  }
+  s->link("log", "log.link");
+  std::atomic<bool> done{false};
+  std::thread pruner([&] {
+    s->prune();
+    done = true;
+  });
+  for (int i = 0; !done || i < 20; ++i) {
+    const std::string name = i % 2 ? "log.link" : "log";
+    append_line(*s, name, name + " " + std::to_string(i) + "\n", model);
+  }
+  pruner.join();
+  EXPECT_EQ(s->get("log")->content, model);
+  EXPECT_EQ(s->get("log.link")->content, model);
+  s.reset();
+  EXPECT_TRUE(Store::fsck(t / "s", false).ok());
+  auto r = open_store(t / "s");
+  EXPECT_EQ(r->get("log")->content, model);
+  EXPECT_EQ(r->get("log.link")->content, model);
+  EXPECT_EQ(r->stat("log")->nlink, 2u);
+}
+
 // Random extent lists: the patch of (base, target) applied to base gives target.
 TEST(ExtentPatch, MakeThenApplyGivesTheTarget) {
   std::mt19937_64 rng(5);

