@@ -4,7 +4,9 @@
 # Each trial mounts the store with `docfs mount -f` (so we know the daemon's PID), starts
 # WRITERS writer processes (Python, below) that drive the mount hard — create, overwrite
 # (O_TRUNC), pwrite at random offsets, append, ftruncate, rename (also over existing files),
-# unlink, set/remove user.tag.* xattrs, fsync on a random subset; and large files (1-12 MiB)
+# unlink, hard links (link(2); a change through one name is a change of all of them, and
+# after the remount the names of each acknowledged link must still be one inode), set/remove
+# user.tag.* xattrs, fsync on a random subset; and large files (1-12 MiB)
 # changed in place: one open, several rounds of partial overwrites, appends or truncates
 # (down, or up leaving a hole), each round acknowledged by its fsync — and kills the daemon
 # with SIGKILL at a random moment. Each writer logs, to a file OUTSIDE the mount, the
@@ -80,6 +82,7 @@ BIG_NAMES = ["big/b0", "big/b1"]  # large files changed in place (issue 16); ren
 BIG = 1 << 20  # "large": a file at least this big gets partial changes with fsync
 TAGS = ["a", "b", "c"]
 state = {}  # rel -> [bytes, {tag: value}]
+group = {}  # rel -> the set of names of its file, shared by them (hard links); absent: one name
 
 def desc(s):
     if s is None:
@@ -102,6 +105,13 @@ for d, _, files in os.walk(top):
             data = fh.read()
         tags = {k[9:]: os.getxattr(full, k).decode() for k in os.listxattr(full) if k.startswith("user.tag.")}
         state[rel] = [data, tags]
+        st = os.lstat(full)
+        group.setdefault((st.st_dev, st.st_ino), set()).add(rel)
+for key in [k for k in group if isinstance(k, tuple)]:
+    names = group.pop(key)
+    if len(names) > 1:
+        for n in names:
+            group[n] = names
 emit(t="base", states={k: desc(v) for k, v in state.items()})
 open(logpath + ".ready", "w").close()
 
@@ -120,6 +130,28 @@ def ack(s, new):
             state.pop(k, None)
         else:
             state[k] = v
+
+def names_of(rel):
+    return sorted(group.get(rel, {rel}))
+
+def with_names(rel, data, tags):
+    # A change through one name is a change of every name of that file.
+    return {n: [data, dict(tags)] for n in names_of(rel)}
+
+def detach(rel):
+    g = group.pop(rel, None)
+    if g is not None:
+        g.discard(rel)
+        if len(g) == 1:
+            group.pop(next(iter(g)), None)
+
+def emit_groups():
+    seen = []
+    for g in group.values():
+        if g not in seen:
+            seen.append(g)
+    emit(t="groups", groups=[sorted(g) for g in seen])
+emit_groups()
 
 def rand_bytes(n):
     return rng.randbytes(n) if rng.random() < 0.7 else bytes([rng.randrange(256)]) * n
@@ -156,6 +188,8 @@ try:
         ops = ["create"] * 4 if absent else []
         if present:
             ops += ["trunc"] * 2 + ["pwrite"] * 3 + ["append"] * 2 + ["ftrunc", "rename", "rename", "unlink", "setx", "setx", "rmx"]
+            if absent:
+                ops += ["link", "link"]
         if big_absent and len(big) < 2:
             ops += ["bigcreate"] * 2
         if big:
@@ -201,7 +235,7 @@ try:
                     n = max(0, len(buf) + rng.randrange(-(1 << 20), 1 << 20))
                     buf = bytearray(bytes(buf[:n]) + b"\0" * max(0, n - len(buf)))
                     steps.append(("t", n, None))
-                new = {rel: [bytes(buf), dict(tags)]}
+                new = with_names(rel, bytes(buf), tags)
                 s = intent("big" + kind, new)
                 for what, off, chunk in steps:
                     if what == "w":
@@ -226,7 +260,7 @@ try:
         old, tags = state[rel]
         if op == "trunc":
             data = rand_bytes(size_choice())
-            new = {rel: [data, dict(tags)]}
+            new = with_names(rel, data, tags)
             s = intent(op, new)
             fd = os.open(p(rel), os.O_WRONLY | os.O_TRUNC)
             write_all(fd, data)
@@ -242,7 +276,7 @@ try:
                     buf.extend(b"\0" * (off - len(buf)))
                 buf[off:off + len(chunk)] = chunk
                 writes.append((off, chunk))
-            new = {rel: [bytes(buf), dict(tags)]}
+            new = with_names(rel, bytes(buf), tags)
             s = intent(op, new)
             fd = os.open(p(rel), os.O_RDWR)
             for off, chunk in writes:
@@ -250,35 +284,58 @@ try:
             finish(fd, s, new)
         elif op == "append":
             chunk = rand_bytes(rng.randrange(1, 60000))
-            new = {rel: [old + chunk, dict(tags)]}
+            new = with_names(rel, old + chunk, tags)
             s = intent(op, new)
             fd = os.open(p(rel), os.O_WRONLY | os.O_APPEND)
             write_all(fd, chunk)
             finish(fd, s, new)
         elif op == "ftrunc":
             n = rng.randrange(0, len(old) + 10000)
-            new = {rel: [old[:n] + b"\0" * max(0, n - len(old)), dict(tags)]}
+            new = with_names(rel, old[:n] + b"\0" * max(0, n - len(old)), tags)
             s = intent(op, new)
             fd = os.open(p(rel), os.O_RDWR)
             os.ftruncate(fd, n)
             finish(fd, s, new)
         elif op == "rename":
             dst = rng.choice([n for n in NAMES if n != rel])
+            if dst in group.get(rel, ()):  # two names of one file: rename(2) does nothing
+                continue
             new = {rel: None, dst: [old, dict(tags)]}
             s = intent(op, new)
             os.makedirs(os.path.dirname(p(dst)) or top, exist_ok=True)
             os.rename(p(rel), p(dst))
+            detach(dst)
+            g = group.pop(rel, None)
+            if g is not None:
+                g.discard(rel)
+                g.add(dst)
+                group[dst] = g
+            emit_groups()
+            ack(s, new)
+        elif op == "link":
+            dst = rng.choice(absent)
+            new = {dst: [old, dict(tags)]}
+            s = intent(op, new)
+            os.makedirs(os.path.dirname(p(dst)) or top, exist_ok=True)
+            os.link(p(rel), p(dst))
+            g = group.get(rel) or {rel}
+            g.add(dst)
+            for n in g:
+                group[n] = g
+            emit_groups()
             ack(s, new)
         elif op == "unlink":
             new = {rel: None}
             s = intent(op, new)
             os.unlink(p(rel))
+            detach(rel)
+            emit_groups()
             ack(s, new)
         elif op == "setx":
             t = dict(tags)
             k = rng.choice(TAGS)
             t[k] = "v%d-%s" % (rng.randrange(1000000), "x" * rng.randrange(0, 300))
-            new = {rel: [old, t]}
+            new = with_names(rel, old, t)
             s = intent(op, new)
             os.setxattr(p(rel), "user.tag." + k, t[k].encode())
             ack(s, new)
@@ -288,7 +345,7 @@ try:
             t = dict(tags)
             k = rng.choice(sorted(t))
             del t[k]
-            new = {rel: [old, t]}
+            new = with_names(rel, old, t)
             s = intent(op, new)
             os.removexattr(p(rel), "user.tag." + k)
             ack(s, new)
@@ -302,7 +359,7 @@ cat >"$WORK/check.py" <<'PY'
 import hashlib, json, os, sys
 top, logs = sys.argv[1], sys.argv[2:]
 out = {"checked": 0, "lost": 0, "problems": [], "inflight_old": 0, "inflight_new": 0, "inflight_empty": 0,
-       "errors": []}
+       "errors": [], "link_groups": 0, "broken_links": 0}
 
 def actual(full):
     if not os.path.lexists(full):
@@ -317,7 +374,7 @@ def actual(full):
 
 for logpath in logs:
     wdir = os.path.join(top, os.path.basename(logpath)[:-4])  # w1.log -> TOP/w1
-    acked, pending = {}, None
+    acked, pending, groups = {}, None, []
     with open(logpath) as fh:
         for line in fh:
             try:
@@ -331,6 +388,8 @@ for logpath in logs:
             elif r["t"] == "ack":
                 assert pending and pending["seq"] == r["seq"], (logpath, r)
                 acked.update(pending["new"]); pending = None
+            elif r["t"] == "groups":
+                groups = r["groups"]
             elif r["t"] == "error":
                 if pending is None or r["seq"] != pending["seq"]:
                     pass
@@ -364,6 +423,21 @@ for logpath in logs:
             out["problems"].append("%s in-flight %s #%d: got %s; allowed old %s / new %s" % (
                 os.path.basename(wdir), pending["op"], pending["seq"], json.dumps(now), json.dumps(old),
                 json.dumps(pending["new"])))
+    # Names of one file (acknowledged links) are still one file: one inode. An op in flight
+    # may have renamed or unlinked one of them: those groups are left out.
+    for g in groups:
+        if pending and any(n in pending["new"] for n in g):
+            continue
+        out["link_groups"] += 1
+        inos = set()
+        for n in g:
+            try:
+                inos.add(os.lstat(os.path.join(wdir, n)).st_ino)
+            except OSError:
+                inos.add(None)
+        if len(inos) != 1 or None in inos:
+            out["broken_links"] += 1
+            out["problems"].append("%s: names %s of one file are no longer one file" % (os.path.basename(wdir), g))
 print(json.dumps(out))
 PY
 
@@ -414,6 +488,7 @@ FP_B=$(fingerprint "$WORK/arrB")
 STORE2=$WORK/store2
 
 # ------------------------------------------------------------------ trials
+link_groups=0 broken_links=0
 trials=0 checked=0 lost=0 failed_open=0 inflight_new=0 inflight_old=0 inflight_empty=0
 big_ops=0 pulls=0 pull_absent=0 pull_old=0 pull_new=0 pull_done=0 pull_leftovers=0 writer_errors=0 fsck_bad=0
 started=$(date +%s.%N)
@@ -542,10 +617,11 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   res=$("$PY" "$WORK/check.py" "$MNT" "$WORK"/w*.log)
   big_ops=$((big_ops + $(cat "$WORK"/w*.log | grep -c '"op": "big' || true)))
   unmount_clean
-  read -r c l inew iold iempty nerr < <("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]))' "$res")
+  read -r c l inew iold iempty nerr lg bl < <("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]), r["link_groups"], r["broken_links"])' "$res")
+  link_groups=$((link_groups + lg)); broken_links=$((broken_links + bl))
   checked=$((checked + c)); lost=$((lost + l)); inflight_new=$((inflight_new + inew))
   inflight_old=$((inflight_old + iold)); inflight_empty=$((inflight_empty + iempty)); writer_errors=$((writer_errors + nerr))
-  if ((l > 0 || nerr > 0)); then
+  if ((l > 0 || nerr > 0 || bl > 0)); then
     echo "trial $trial ($kind, kill at ${kill_ms}ms):" >&2
     "$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); [print("  " + p[:600], file=sys.stderr) for p in r["problems"] + r["errors"]]' "$res"
     if [[ -n ${KEEP_WORK_ON_FAIL:-} ]]; then cp -r "$STORE" "$WORK/failed-store-$trial"; cp "$WORK"/w*.log "$WORK/failed-store-$trial/"; fi
@@ -570,8 +646,9 @@ echo "  large-file changes started:  $big_ops (creates, and in-place rounds each
 echo "  pulls killed: $pulls (dest absent $pull_absent, old $pull_old, new $pull_new; finished before the kill $pull_done)"
 echo "  online compactions completed: $(grep -c "compacted " "$WORK/daemon.log" || true)"
 echo "  pull temp dirs left behind by a killed pull: $pull_leftovers"
+echo "  hard-link groups checked:    $link_groups (broken: $broken_links)"
 echo "  unexpected writer errors:    $writer_errors"
-if ((lost > 0 || failed_open > 0 || writer_errors > 0 || trials < COUNT)); then
+if ((lost > 0 || broken_links > 0 || failed_open > 0 || writer_errors > 0 || trials < COUNT)); then
   echo "torture-crash: FAIL" >&2
   exit 1
 fi
