@@ -136,15 +136,80 @@ DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const s
   return r;
 }
 
+namespace {
+
+// Every file of the store into `sink`, in store order; DocArray has no directories, links or
+// special files (counted in r.skipped).
+void write_documents(const std::string& store_dir, interop::DocumentSink& sink, DocArrayTransfer& r) {
+  auto store = Store::open(store_dir, OpenOptions{.create = false, .read_only = true});
+  for (const auto& id : store->ids_in_body_order()) {
+    auto doc = store->get(id);
+    if (!doc) continue;  // removed meanwhile (the store is a snapshot, but be safe)
+    if ((doc->meta.mode & 0170000) != 0100000) {
+      ++r.skipped;
+      continue;
+    }
+    sink.write(*doc);
+    ++r.documents;
+  }
+  sink.finish();
+}
+
+// A temporary file nobody else sees: unlinked from the start where the file system allows.
+File unnamed_file(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return File(fd, dir + "/(temporary)");
+  std::string path = dir + "/.docfs-docarray.XXXXXX";
+  fd = ::mkstemp(path.data());
+  if (fd < 0) throw IoError(errno, "create a temporary file in " + dir);
+  ::unlink(path.c_str());
+  return File(fd, path);
+}
+
+class FileUpload : public UploadSource {
+ public:
+  FileUpload(const File& f, uint64_t size) : in_(f, size), size_(size) {}
+  uint64_t size() const override { return size_; }
+  size_t head_size() const override { return 0; }
+  size_t read(void* buf, size_t n) override { return in_.read(static_cast<char*>(buf), n); }
+  std::string head() override { return ""; }
+
+ private:
+  FileInput in_;
+  uint64_t size_;
+};
+
+}  // namespace
+
+DocArrayTransfer put_docarray(const std::string& store_dir, Backend& backend, const std::string& key,
+                              const PutOptions& opts, const std::string& tmp_dir) {
+  DocArrayTransfer r;
+  r.key = key;
+  check_key_name(key);
+  File f = unnamed_file(tmp_dir);
+  {
+    FileOutput out(f);
+    auto sink = file_dir(backend).empty() ? interop::docarray_v2_pickle_sink(out) : interop::docarray_v2_sink(out);
+    write_documents(store_dir, *sink, r);
+    out.finish();
+    r.bytes = out.size();
+  }
+  FileUpload src(f, r.bytes);
+  r.info = backend.put(key, src, opts);
+  return r;
+}
+
 DocArrayTransfer push_docarray(const std::string& store_dir, Backend& backend, const std::string& name) {
   const std::string dir = file_dir(backend);
-  if (dir.empty())
-    throw UsageError(ENOTSUP, "--format docarray pushes to file:// remotes only: DocArray's s3:// objects are Python "
-                              "pickles, which docfs does not write");
+  if (dir.empty()) {
+    // s3://: DocArray's store makes one PUT of the whole object; so does this (multipart when large).
+    std::string parent = std::filesystem::path(store_dir).lexically_normal().parent_path().string();
+    if (parent.empty()) parent = ".";
+    return put_docarray(store_dir, backend, docarray_key_for(name), PutOptions{}, parent);
+  }
   DocArrayTransfer r;
   r.key = docarray_key_for(name);
   check_key_name(r.key);
-  auto store = Store::open(store_dir, OpenOptions{.create = false, .read_only = true});
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw IoError(ec.value(), "create remote directory " + dir);
@@ -160,17 +225,7 @@ DocArrayTransfer push_docarray(const std::string& store_dir, Backend& backend, c
   try {
     FileOutput out(f);
     auto sink = interop::docarray_v2_sink(out);
-    for (const auto& id : store->ids_in_body_order()) {
-      auto doc = store->get(id);
-      if (!doc) continue;  // removed meanwhile (the store is a snapshot, but be safe)
-      if ((doc->meta.mode & 0170000) != 0100000) {
-        ++r.skipped;  // DocArray has no directories, links or special files
-        continue;
-      }
-      sink->write(*doc);
-      ++r.documents;
-    }
-    sink->finish();
+    write_documents(store_dir, *sink, r);
     out.finish();
     r.bytes = out.size();
     f.sync();
