@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "core/error.h"
@@ -13,18 +14,22 @@
 #include "interop/docarray_v2_stream.h"
 #include "remote/archive.h"
 #include "remote/docarray_object.h"
+#include "remote/download.h"
 #include "remote/key_name.h"
 
 namespace docfs::remote {
 namespace {
 
-// The bytes of a fetched object, read front to back.
+// The bytes of a fetched object, read front to back; `available(n)` (when set) blocks until
+// the first n bytes are in the file (a download still running).
 class FileInput : public interop::ByteInput {
  public:
-  FileInput(const File& f, uint64_t size) : f_(f), size_(size) {}
+  FileInput(const File& f, uint64_t size, std::function<void(uint64_t)> available = {})
+      : f_(f), size_(size), available_(std::move(available)) {}
   size_t read(char* buf, size_t n) override {
     n = static_cast<size_t>(std::min<uint64_t>(n, size_ - at_));
     if (n == 0) return 0;
+    if (available_) available_(at_ + n);
     size_t got = f_.pread(buf, n, at_);
     at_ += got;
     return got;
@@ -33,6 +38,7 @@ class FileInput : public interop::ByteInput {
  private:
   const File& f_;
   uint64_t size_;
+  std::function<void(uint64_t)> available_;
   uint64_t at_ = 0;
 };
 
@@ -104,13 +110,17 @@ DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const s
       throw UsageError(EFBIG, key + " is " + std::to_string(i.size) + " bytes, more than --max-bytes " +
                                   std::to_string(max_bytes) + "; nothing was read");
   };
+  // Decode the prefix while the rest downloads (s3://); nothing is visible before the end.
+  fo.background = true;
   Fetched f = backend.fetch(key, fo);
+  std::function<void(uint64_t)> available;
+  if (f.download) available = [d = f.download.get()](uint64_t n) { d->wait_for(n); };
   DocArrayTransfer r;
   r.key = key;
   r.bytes = f.size;
   r.info = f.info;
   r.documents = build_store_at(dest, [&](StoreBuilder& store) {
-    auto in = std::make_unique<FileInput>(f.file, f.size);
+    auto in = std::make_unique<FileInput>(f.file, f.size, available);
     auto src = pickled ? interop::docarray_v2_pickle_source(std::move(in))
                        : interop::docarray_v2_source(std::move(in));
     std::set<std::string> ids;
@@ -131,6 +141,7 @@ DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const s
     } catch (const UsageError& e) {
       throw FormatError(where + ": " + e.what() + "; nothing was pulled");
     }
+    if (f.download) f.download->finish();  // the download's own error, if any
     return n;
   });
   return r;
