@@ -383,7 +383,8 @@ std::vector<Command> remote_commands() {
              "Without them, a push that replaces an existing key prints `replaced etag ETAG pushed\n"
              "at TIME`.\n"
              "  --format docarray  write KEY.docs as DocArray 0.40's DocList.push('file://DIR/KEY')\n"
-             "                     does (file:// remotes; DocList[T].pull reads it)\n"),
+             "                     or push('s3://BUCKET/PREFIX/KEY') does (s3://: gzip'd pickles,\n"
+             "                     written by docfs; DocList[T].pull reads either)\n"),
        cmd_push},
       {"pull", "pull a key or a share link into a store",
        usage("usage: docfs pull KEY|URL STORE [--remote URL] [--max-bytes SIZE] [options]",
@@ -391,7 +392,7 @@ std::vector<Command> remote_commands() {
              "needed), checks magic, version, length and SHA-256, and only then puts the store in\n"
              "place at STORE (a new directory, or an existing store that is not mounted).\n"
              "DocArray's objects are pulled too: KEY.docs, or KEY when there is no docfs key KEY\n"
-             "(file:// remotes; every document is checked before STORE is put in place).\n"
+             "(file:// and s3://; every document is checked before STORE is put in place).\n"
              "  --max-bytes SIZE   refuse arrays larger than SIZE before downloading them\n"),
        cmd_pull},
       {"keys", "list the keys on a remote",

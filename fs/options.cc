@@ -114,6 +114,9 @@ void parse_mount_options(const std::string& text, MountOptions& opts) {
       opts.remote_ttl = parse_seconds(opt, value);
     } else if (key == "push_delay") {
       opts.push_delay = parse_seconds(opt, value);
+    } else if (key == "remote_format") {
+      if (value != "docfs" && value != "docarray") bad(opt, "expected docfs or docarray");
+      opts.remote_docarray = value == "docarray";
     } else if (key == "fsname") {
       opts.fsname = value;
     } else if (key == "subtype") {

@@ -38,6 +38,10 @@ struct MountOptions {
   std::string remote_endpoint;
   double remote_ttl = 5.0;
   double push_delay = 2.0;
+  // The format of a key made with mkdir under .remote/: false, docfs's archive (a name
+  // ending in .docs is refused); true (remote_format=docarray), DocArray's NAME.docs (only
+  // such names). Existing keys keep the format they were pulled in.
+  bool remote_docarray = false;
   std::vector<std::string> fuse_options;  // passed through to libfuse (allow_other, ...)
 };
 

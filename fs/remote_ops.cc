@@ -229,9 +229,16 @@ void Filesystem::mkdir_key(fuse_req_t req, const char* name) {
     fail(EINVAL);
   }
   if (opts_.read_only) fail(EROFS);
-  if (remote::is_docarray_key(nm)) {  // NAME.docs is DocArray's object, which the mount only reads
-    DOCFS_LOG_WARN("mkdir .remote/%s refused: names ending in .docs are DocArray's objects (read-only here)", name);
-    fail(EROFS);
+  // A key's format follows its name (NAME.docs: DocArray's object); which one mkdir makes
+  // is the mount's remote_format.
+  if (remote::is_docarray_key(nm) != opts_.remote_docarray) {
+    if (opts_.remote_docarray)
+      DOCFS_LOG_WARN("mkdir .remote/%s refused: this mount (remote_format=docarray) makes DocArray keys, named "
+                     "NAME.docs", name);
+    else
+      DOCFS_LOG_WARN("mkdir .remote/%s refused: names ending in .docs are DocArray's objects; mount with "
+                     "-o remote_format=docarray to make them", name);
+    fail(EINVAL);
   }
   RemoteKey* k;
   {
@@ -273,7 +280,7 @@ void Filesystem::rmdir_key(fuse_req_t req, const char* name) {
     k = remote_->find_locked(name);
     if (!k || k->gone) fail(ENOENT);
   }
-  if (opts_.read_only || remote::is_docarray_key(name)) fail(EROFS);
+  if (opts_.read_only) fail(EROFS);
   ensure_key(*k);
   auto not_empty = [&] {
     std::lock_guard<std::mutex> lk(table_.mutex());

@@ -265,13 +265,28 @@ std::string RemoteSync::new_gen_dir(RemoteKey& k) {
 namespace {
 
 // A key named NAME.docs is DocArray's object (SEMANTICS.md "DocArray v2 remotes"): pulled
-// through its stream, and shown read-only (the mount does not push DocArray's format).
+// through its stream and pushed back in the same form (file://: gzip'd DocProtos; s3://:
+// gzip'd pickles), with the same conditional puts as a docfs archive.
 bool docarray_key(const RemoteKey& k) { return remote::is_docarray_key(k.name); }
 
 remote::PullResult pull_key(remote::Backend& b, const RemoteKey& k, const std::string& dir) {
   if (!docarray_key(k)) return remote::pull_store(b, k.name, dir, {});
   auto d = remote::pull_docarray(b, k.name, dir, 0);
   return {d.documents, d.bytes, d.info};
+}
+
+remote::PushResult push_key(remote::Backend& b, const RemoteKey& k, const std::string& dir,
+                            const remote::PushOptions& po) {
+  if (!docarray_key(k)) return remote::push_store(dir, b, k.name, po);
+  remote::PutOptions put;
+  put.condition = po.condition;
+  put.if_match = po.if_match;
+  auto d = remote::put_docarray(dir, b, k.name, put, k.dir);  // the temporary file beside the cache
+  remote::PushResult r;
+  r.documents = d.documents;
+  r.bytes = d.bytes;
+  r.info = d.info;
+  return r;
 }
 
 }  // namespace
@@ -307,8 +322,7 @@ void RemoteSync::open_cache(RemoteKey& k) {
     if (k.gen) dir = k.gen_dir();
   }
   if (!dir.empty()) {
-    const bool ro = opts_.read_only || docarray_key(k);
-    auto store = Store::open(dir, OpenOptions{.create = false, .read_only = ro});
+    auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
     std::lock_guard<std::mutex> lk(mu_);
     k.store = std::move(store);
     return;  // revalidated by the caller when remote_ttl says so
@@ -333,7 +347,7 @@ void RemoteSync::open_cache(RemoteKey& k) {
   }
   DOCFS_LOG_INFO("pulled key %s from %s: %llu documents", k.name.c_str(), url_.c_str(),
                  static_cast<unsigned long long>(r.documents));
-  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = docarray_key(k)});
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = false});
   std::lock_guard<std::mutex> lk(mu_);
   k.store = std::move(store);
   ++k.gen;
@@ -389,8 +403,7 @@ std::optional<std::string> RemoteSync::revalidate(RemoteKey& k, bool* deleted, s
 }
 
 Store* RemoteSync::install_locked(RemoteKey& k, const std::string& dir, const std::string& etag) {
-  const bool ro = opts_.read_only || docarray_key(k);
-  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = ro});
+  auto store = Store::open(dir, OpenOptions{.create = false, .read_only = opts_.read_only});
   if (k.store) retired_.push_back(std::move(k.store));
   k.store = std::move(store);
   ++k.gen;
@@ -460,7 +473,7 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
     condition_checked_ = true;
     remote::PushResult r;
     try {
-      r = remote::push_store(dir, *b, k.name, po);
+      r = push_key(*b, k, dir, po);
     } catch (const remote::ConditionFailed& cf) {
       if (cf.current || po.condition != remote::PutCondition::if_match) throw;
       // Deleted on the remote since we pulled it: the local changes make it a new key.
@@ -468,7 +481,7 @@ bool RemoteSync::push(RemoteKey& k, std::string* err) {
                      url_.c_str());
       po.condition = remote::PutCondition::if_absent;
       po.if_match.clear();
-      r = remote::push_store(dir, *b, k.name, po);
+      r = push_key(*b, k, dir, po);
     }
     std::string etag = r.info.etag;
     if (etag.empty())

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "docarray_v0.pb.h"
 #include "interop/npy.h"
+#include "interop/protobuf_log.h"
 #include "jina2.pb.h"
 
 namespace docfs::interop {
@@ -80,20 +81,13 @@ void require_utf8(std::string_view s, const std::string& where) {
   if (!is_utf8(s)) refuse(where, "is not valid UTF-8 (protobuf strings must be)");
 }
 
-// libprotobuf says why a parse failed only in a log line (e.g. "String field 'id' contains
-// invalid UTF-8"): keep it for the error message instead of printing it on stderr.
-thread_local std::string protobuf_said;
-
-void keep_protobuf_log(pb::LogLevel, const char*, int, const std::string& message) {
-  if (protobuf_said.size() < 1024) protobuf_said += (protobuf_said.empty() ? "" : "; ") + message;
-}
-
 template <class Msg>
 void parse_message(std::string_view bytes, Msg& msg, const char* what) {
-  static std::once_flag once;
-  std::call_once(once, [] { pb::SetLogHandler(keep_protobuf_log); });
   if (bytes.size() > static_cast<size_t>(INT_MAX)) throw FormatError(std::string(what) + " is over 2 GiB");
-  protobuf_said.clear();
+  // libprotobuf says why a parse failed only in a log line (e.g. "String field 'id' contains
+  // invalid UTF-8"): keep it for the error message instead of printing it on stderr.
+  start_protobuf_log_capture();
+  const std::string& protobuf_said = protobuf_log_captured();
   pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   in.SetRecursionLimit(kParseRecursionLimit);
   if (!msg.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())

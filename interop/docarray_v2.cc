@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "docarray_v2.pb.h"
 #include "interop/npy.h"
+#include "interop/protobuf_log.h"
 #include "interop/text_util.h"
 
 namespace docfs::interop {
@@ -28,17 +29,10 @@ const std::set<std::string> kImageDocFields = {"id", "url", "tensor", "embedding
 // Fields the model shows in its own places; every other scalar field becomes a tag.
 const std::set<std::string> kNaturalFields = {"id", "text", "url", "embedding", "bytes_", "blob", "tensor"};
 
-// libprotobuf says why a parse failed only in a log line: keep it for our error message.
-thread_local std::string protobuf_said;
-void keep_protobuf_log(pb::LogLevel, const char*, int, const std::string& message) {
-  if (protobuf_said.size() < 1024) protobuf_said += (protobuf_said.empty() ? "" : "; ") + message;
-}
-
 v2::DocProto parse_docproto(std::string_view bytes) {
-  static std::once_flag once;
-  std::call_once(once, [] { pb::SetLogHandler(keep_protobuf_log); });
   if (bytes.size() > static_cast<size_t>(INT_MAX)) throw FormatError("a DocProto is over 2 GiB");
-  protobuf_said.clear();
+  start_protobuf_log_capture();  // libprotobuf says why a parse failed only in a log line
+  const std::string& protobuf_said = protobuf_log_captured();
   v2::DocProto p;
   pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   in.SetRecursionLimit(kParseRecursionLimit);

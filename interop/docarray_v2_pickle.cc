@@ -326,7 +326,9 @@ class ToProto {
   explicit ToProto(const Unpickler& u) : u_(u) {}
 
   bool is_document(const Value* v) const {
-    return v->kind == Kind::kObject && v->state && v->cls->s2.rfind("DocList", 0) != 0;
+    // A BaseDoc's state is pydantic's dict; a URL's BUILD state is a (None, slots) tuple.
+    return v->kind == Kind::kObject && v->state && v->state->kind == Kind::kDict &&
+           v->cls->s2.rfind("DocList", 0) != 0;
   }
 
   void doc(const Value* v, v2::DocProto& out, int depth) {
@@ -382,6 +384,7 @@ class ToProto {
           return;
         }
         if (v->cls->s2.rfind("DocList", 0) == 0) {  // e.g. DocList[TextDoc]
+          n.mutable_doc_array();  // an empty DocList is still one, not None
           for (const Value* d : v->items) {
             if (!is_document(d)) u_.fail("a DocList item that is not a document");
             doc(d, *n.mutable_doc_array()->add_docs(), depth + 1);

@@ -4,6 +4,8 @@
 
 #include "interop/docarray_v2.h"
 #include "interop/docarray_v2_pickle.h"
+#include "interop/docarray_v2_pickle_writer.h"
+#include "interop/gzip_output.h"
 #include "interop/framing.h"
 
 namespace docfs::interop {
@@ -142,6 +144,43 @@ class V2Sink : public DocumentSink {
   uint64_t written_ = 0;
 };
 
+// DocArray's s3:// object: one gzip around the same framing, each item a pickle.
+class V2PickleSink : public DocumentSink {
+ public:
+  explicit V2PickleSink(ByteOutput& out) : gzip_(adaptive_gzip_output(out)) {}
+  void write(const Document& doc) override {
+    std::string pickle;
+    try {
+      pickle = pickle_from_docproto(document_to_v2(doc), class_of(doc));
+    } catch (const UsageError& e) {
+      throw BadDocument(written_, doc.meta.id, e.what());
+    }
+    if (pickle.size() > kMaxDocumentBytes || pickle.size() > UINT32_MAX)
+      throw BadDocument(written_, doc.meta.id, "over " + std::to_string(kMaxDocumentBytes) + " bytes as a pickle");
+    gzip_->write(put_big_endian32(static_cast<uint32_t>(pickle.size())));
+    gzip_->write(pickle);
+    ++written_;
+  }
+  void finish() override {
+    gzip_->write(put_big_endian32(0));
+    gzip_->finish();
+  }
+
+ private:
+  // The class the document is pickled as: its DocArray class, or TextDoc for a plain
+  // document (document_to_v2 makes it one). The file:// stream does not record classes:
+  // a document pulled from one is named only when its fields are TextDoc's or ImageDoc's.
+  static std::string class_of(const Document& doc) {
+    if (doc.meta.foreign_format != kDocArrayV2Format || doc.meta.foreign_record.empty()) return "TextDoc";
+    if (!doc.meta.foreign_class.empty()) return doc.meta.foreign_class;
+    throw UsageError(EINVAL, "its DocArray class is unknown (DocArray's file:// stream does not record it, and its "
+                             "fields are not TextDoc's or ImageDoc's); a pickle must name it, so it can go to file:// "
+                             "remotes only");
+  }
+  std::unique_ptr<ByteOutput> gzip_;
+  uint64_t written_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<DocumentSource> docarray_v2_source(std::unique_ptr<ByteInput> in, std::string class_name) {
@@ -153,5 +192,7 @@ std::unique_ptr<DocumentSource> docarray_v2_pickle_source(std::unique_ptr<ByteIn
 }
 
 std::unique_ptr<DocumentSink> docarray_v2_sink(ByteOutput& out) { return std::make_unique<V2Sink>(out); }
+
+std::unique_ptr<DocumentSink> docarray_v2_pickle_sink(ByteOutput& out) { return std::make_unique<V2PickleSink>(out); }
 
 }  // namespace docfs::interop

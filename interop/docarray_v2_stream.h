@@ -22,5 +22,9 @@ std::unique_ptr<DocumentSource> docarray_v2_source(std::unique_ptr<ByteInput> in
 std::unique_ptr<DocumentSource> docarray_v2_pickle_source(std::unique_ptr<ByteInput> in);
 // finish() writes the end marker; `out` is its owner's to finish.
 std::unique_ptr<DocumentSink> docarray_v2_sink(ByteOutput& out);
+// The s3:// object: pickles (docarray_v2_pickle_writer.h) in the same framing, the whole
+// stream gzip'd; finish() writes the end marker and the gzip trailer. A document whose
+// DocArray class docfs cannot name (see the writer) is a BadDocument.
+std::unique_ptr<DocumentSink> docarray_v2_pickle_sink(ByteOutput& out);
 
 }  // namespace docfs::interop

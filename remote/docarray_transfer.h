@@ -29,8 +29,17 @@ std::string docarray_key_for(const std::string& name);
 DocArrayTransfer pull_docarray(Backend& backend, const std::string& key, const std::string& dest,
                                uint64_t max_bytes);
 
-// Writes the store's documents as DIR/NAME.docs the way DocArray's file store does: into
-// NAME.docs.tmp (refused when it exists: a push is under way), then renamed. file:// only.
+// Writes the store's documents as NAME.docs the way DocArray's store for the remote does.
+// file://: into DIR/NAME.docs.tmp (refused when it exists: a push is under way), then
+// renamed. s3://: one object, gzip around the framed pickles (interop/docarray_v2_pickle_writer.h),
+// built in an unlinked temporary file beside the store, then put.
 DocArrayTransfer push_docarray(const std::string& store_dir, Backend& backend, const std::string& name);
+
+// For the mount's .remote/KEY (KEY ends in .docs): the object in the backend's DocArray form
+// (file://: the protobuf stream; s3://: gzip'd pickles), built in an unlinked temporary file
+// in `tmp_dir`, then Backend::put with `opts`, so conditional pushes and their conflicts
+// work as for docfs archives. r.info is what the put returned (its ETag).
+DocArrayTransfer put_docarray(const std::string& store_dir, Backend& backend, const std::string& key,
+                              const PutOptions& opts, const std::string& tmp_dir);
 
 }  // namespace docfs::remote

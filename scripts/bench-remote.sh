@@ -8,8 +8,9 @@
 #   BENCH_RUNS=3         each operation runs this many times, interleaved with its peer;
 #                        the table shows the median (a shared machine is noisy)
 #   BENCH_REMOTES="s3 file docarray"  which parts to run (docarray: DocArray v2's NAME.docs on
-#                        file://, push --format docarray and pull, beside cp and, where
-#                        /usr/bin/python3 runs DocArray 0.40.1, DocList[TextDoc].pull of it)
+#                        file:// and s3://, push --format docarray and pull, beside cp / aws s3 cp
+#                        and, where /usr/bin/python3 runs DocArray 0.40.1 (with boto3 for
+#                        s3://), DocList[TextDoc].pull of it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -140,6 +141,32 @@ if [[ $REMOTES == *" docarray "* ]]; then
     sample da_cp_down bash -c "cp '$W/dacp/x' '$W/dacp/y' && sync '$W/dacp/y'"
     [[ $da_python == yes ]] && sample da_python_pull /usr/bin/python3 "$DA_READER" pull "file://$W/daremote/dabench" TextDoc
   done
+  # DocArray's s3:// object (one gzip around framed pickles): the same store pushed and
+  # pulled on s3rver 3.7.1, beside aws s3 cp of a file of the object's size (as the s3 rows).
+  s3_start "$W/s3da" bench 3
+  export AWS_ENDPOINT_URL=$S3_ENDPOINT
+  "$DOCFS" push "$W/store" dabench --format docarray --remote s3://bench/da --quiet
+  das3size=$("$DOCFS" keys --remote s3://bench/da | awk -F'\t' '$1 == "dabench.docs" {print $2}')
+  head -c "$das3size" /dev/urandom >"$W/dafile"
+  da_python_s3=no
+  [[ -f $DA_READER ]] && /usr/bin/python3 -c 'import boto3, smart_open' 2>/dev/null &&
+    /usr/bin/python3 "$DA_READER" pull s3://bench/da/dabench TextDoc "$S3_ENDPOINT" >/dev/null 2>&1 && da_python_s3=yes
+  for ((r = 0; r < RUNS; r++)); do
+    prepare_input warm "$W/store/header.bin" "$W/store/body.bin"
+    sample da_s3_push "$DOCFS" push "$W/store" dabench --format docarray --remote s3://bench/da --quiet
+    prepare_input warm "$W/dafile"
+    sample da_aws_up "$AWS" s3 cp --only-show-errors --endpoint-url "$S3_ENDPOINT" "$W/dafile" s3://bench/dafile
+    rm -rf "$W/pulled-da-s3"
+    sample da_s3_pull "$DOCFS" pull dabench "$W/pulled-da-s3" --remote s3://bench/da --quiet
+    rm -f "$W/dafile.aws"
+    sample da_aws_down "$AWS" s3 cp --only-show-errors --endpoint-url "$S3_ENDPOINT" s3://bench/dafile "$W/dafile.aws"
+    rm -f "$W/dafile.aws"
+    [[ $da_python_s3 == yes ]] &&
+      sample da_python_s3_pull /usr/bin/python3 "$DA_READER" pull s3://bench/da/dabench TextDoc "$S3_ENDPOINT"
+  done
+  s3_stop
+  cmp -s <("$DOCFS" export "$W/pulled-da" --format jsonl) <("$DOCFS" export "$W/pulled-da-s3" --format jsonl) ||
+    { echo "bench-remote: the DocArray object pulled from s3:// differs from the file:// one!" >&2; exit 1; }
 fi
 settle
 
@@ -175,6 +202,12 @@ if [[ $REMOTES == *" docarray "* ]]; then
   row "pull NAME.docs" "$da_pull" "cp + sync FILE" "$da_cp_down"
   if [[ $da_python == yes ]]; then row "pull NAME.docs" "$da_pull" "DocList[TextDoc].pull" "$da_python_pull"
   else echo "(DocArray 0.40.1 does not run here: no DocList.pull row)"; fi
+  size=$das3size
+  echo "DocArray v2 object (s3://, gzip'd pickles): $((size / 1048576)) MiB, the same $count TextDocs"
+  row "push s3:// docarray" "$da_s3_push" "aws s3 cp (up)" "$da_aws_up"
+  row "pull s3:// NAME.docs" "$da_s3_pull" "aws s3 cp (down)" "$da_aws_down"
+  if [[ $da_python_s3 == yes ]]; then row "pull s3:// NAME.docs" "$da_s3_pull" "DocList[TextDoc].pull s3" "$da_python_s3_pull"
+  else echo "(DocArray 0.40.1 with boto3 does not run here: no s3 DocList.pull row)"; fi
   echo "(DocArray's format has no SHA-256: push gzips each document, stored when incompressible;"
   echo " pull gunzips, parses each DocProto and builds the store; DocList.pull is DocArray 0.40.1"
   echo " under /usr/bin/python3, reading the object docfs pushed)"
