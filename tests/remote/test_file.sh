@@ -56,7 +56,7 @@ check_fails "truncated archive refused" 1 "length check failed.*truncated" "$DOC
 head -c 100 "$WORK/k1.orig" >"$WORK/remote/bad"
 check_fails "archive shorter than its header refused" 1 "shorter than its 128-byte header" "$DOCFS" pull bad small
 cp "$WORK/k1.orig" "$WORK/remote/bad"; patch_file "$WORK/remote/bad" 8 07
-check_fails "newer format version refused naming both versions" 1 "format version 7 is newer .*version 2" "$DOCFS" pull bad small
+check_fails "newer format version refused naming both versions" 1 "format version 7 is newer .*version 3" "$DOCFS" pull bad small
 cp "$WORK/k1.orig" "$WORK/remote/bad"; patch_file "$WORK/remote/bad" 0 58
 check_fails "bad magic refused" 1 "not a docfs archive" "$DOCFS" pull bad small
 check_fails "--max-bytes refuses a larger array" 1 "more than --max-bytes" "$DOCFS" pull k1 small --max-bytes 1M

@@ -73,8 +73,8 @@ cp "$WORK/k2.orig" "$WORK/bad"; patch_file "$WORK/bad" $((size - 10)) 00; patch_
 check_fails "corrupt archive refused" 1 "SHA-256 check failed" "$DOCFS" pull bad small
 head -c $((size - 100)) "$WORK/k2.orig" >"$WORK/bad"; put_bad
 check_fails "truncated archive refused" 1 "length check failed" "$DOCFS" pull bad small
-cp "$WORK/k2.orig" "$WORK/bad"; patch_file "$WORK/bad" 8 03; put_bad
-check_fails "newer format version refused naming both versions" 1 "format version 3 is newer .*version 2" "$DOCFS" pull bad small
+cp "$WORK/k2.orig" "$WORK/bad"; patch_file "$WORK/bad" 8 07; put_bad
+check_fails "newer format version refused naming both versions" 1 "format version 7 is newer .*version 3" "$DOCFS" pull bad small
 check_fails "--max-bytes refuses before downloading" 1 "more than --max-bytes.*nothing was downloaded" "$DOCFS" pull shared small --max-bytes 1M
 check "local store untouched by every refused pull" test "$before" == "$(fingerprint small)"
 check "no pull leftovers" bash -c "! ls -A '$WORK' | grep -q '\.pull-'"
