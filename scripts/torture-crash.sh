@@ -4,7 +4,8 @@
 # Each trial mounts the store with `docfs mount -f` (so we know the daemon's PID), starts
 # WRITERS writer processes (Python, below) that drive the mount hard — create, overwrite
 # (O_TRUNC), pwrite at random offsets, append, ftruncate, rename (also over existing files),
-# unlink, hard links (link(2); a change through one name is a change of all of them, and
+# unlink, symbolic links (relative, absolute, dangling, up to 2,000 bytes; renamed and
+# unlinked like files), hard links (link(2); a change through one name is a change of all of them, and
 # after the remount the names of each acknowledged link must still be one inode), set/remove
 # user.tag.* xattrs, fsync on a random subset; and large files (1-12 MiB)
 # changed in place: one open, several rounds of partial overwrites, appends or truncates
@@ -81,12 +82,14 @@ NAMES = ["f%d" % i for i in range(24)] + ["sub/g%d" % i for i in range(8)] + ["s
 BIG_NAMES = ["big/b0", "big/b1"]  # large files changed in place (issue 16); renames move them anywhere
 BIG = 1 << 20  # "large": a file at least this big gets partial changes with fsync
 TAGS = ["a", "b", "c"]
-state = {}  # rel -> [bytes, {tag: value}]
+state = {}  # rel -> [bytes, {tag: value}], or [None, {}, target] for a symbolic link
 group = {}  # rel -> the set of names of its file, shared by them (hard links); absent: one name
 
 def desc(s):
     if s is None:
         return None
+    if s[0] is None:
+        return {"symlink": s[2]}
     return {"sha": hashlib.sha256(s[0]).hexdigest(), "size": len(s[0]), "tags": dict(s[1])}
 
 def emit(**kw):
@@ -101,6 +104,9 @@ for d, _, files in os.walk(top):
     for f in files:
         full = os.path.join(d, f)
         rel = os.path.relpath(full, top)
+        if os.path.islink(full):
+            state[rel] = [None, {}, os.readlink(full)]
+            continue
         with open(full, "rb") as fh:
             data = fh.read()
         tags = {k[9:]: os.getxattr(full, k).decode() for k in os.listxattr(full) if k.startswith("user.tag.")}
@@ -182,14 +188,19 @@ def size_choice():
 try:
     while True:
         present = sorted(state)
+        regular = [n for n in present if state[n][0] is not None]
         absent = [n for n in NAMES if n not in state]
-        big = [n for n in present if len(state[n][0]) >= BIG]
+        big = [n for n in regular if len(state[n][0]) >= BIG]
         big_absent = [n for n in BIG_NAMES if n not in state]
         ops = ["create"] * 4 if absent else []
-        if present:
-            ops += ["trunc"] * 2 + ["pwrite"] * 3 + ["append"] * 2 + ["ftrunc", "rename", "rename", "unlink", "setx", "setx", "rmx"]
+        if regular:
+            ops += ["trunc"] * 2 + ["pwrite"] * 3 + ["append"] * 2 + ["ftrunc", "setx", "setx", "rmx"]
             if absent:
                 ops += ["link", "link"]
+        if present:
+            ops += ["rename", "rename", "unlink"]
+        if absent:
+            ops += ["symlink"]
         if big_absent and len(big) < 2:
             ops += ["bigcreate"] * 2
         if big:
@@ -256,8 +267,18 @@ try:
             write_all(fd, data)
             finish(fd, s, new)
             continue
-        rel = rng.choice(present)
-        old, tags = state[rel]
+        if op == "symlink":
+            # Relative, absolute or dangling, up to 2,000 bytes; never a directory's name.
+            rel = rng.choice(absent)
+            target = rng.choice(["f%d" % rng.randrange(30), "../f%d" % rng.randrange(30), "/nowhere/" + "x" * rng.randrange(1, 2000)])
+            new = {rel: [None, {}, target]}
+            s = intent(op, new)
+            os.makedirs(os.path.dirname(p(rel)) or top, exist_ok=True)
+            os.symlink(target, p(rel))
+            ack(s, new)
+            continue
+        rel = rng.choice(present if op in ("rename", "unlink") else regular)
+        old, tags = state[rel][0], state[rel][1]
         if op == "trunc":
             data = rand_bytes(size_choice())
             new = with_names(rel, data, tags)
@@ -300,7 +321,7 @@ try:
             dst = rng.choice([n for n in NAMES if n != rel])
             if dst in group.get(rel, ()):  # two names of one file: rename(2) does nothing
                 continue
-            new = {rel: None, dst: [old, dict(tags)]}
+            new = {rel: None, dst: list(state[rel])}
             s = intent(op, new)
             os.makedirs(os.path.dirname(p(dst)) or top, exist_ok=True)
             os.rename(p(rel), p(dst))
@@ -364,6 +385,8 @@ out = {"checked": 0, "lost": 0, "problems": [], "inflight_old": 0, "inflight_new
 def actual(full):
     if not os.path.lexists(full):
         return None
+    if os.path.islink(full):
+        return {"symlink": os.readlink(full)}
     try:
         with open(full, "rb") as fh:
             data = fh.read()
@@ -488,7 +511,7 @@ FP_B=$(fingerprint "$WORK/arrB")
 STORE2=$WORK/store2
 
 # ------------------------------------------------------------------ trials
-link_groups=0 broken_links=0
+link_groups=0 broken_links=0 symlink_ops=0 link_ops=0
 trials=0 checked=0 lost=0 failed_open=0 inflight_new=0 inflight_old=0 inflight_empty=0
 big_ops=0 pulls=0 pull_absent=0 pull_old=0 pull_new=0 pull_done=0 pull_leftovers=0 writer_errors=0 fsck_bad=0
 started=$(date +%s.%N)
@@ -616,6 +639,8 @@ for ((trial = 1; trial <= COUNT; trial++)); do
   fi
   res=$("$PY" "$WORK/check.py" "$MNT" "$WORK"/w*.log)
   big_ops=$((big_ops + $(cat "$WORK"/w*.log | grep -c '"op": "big' || true)))
+  symlink_ops=$((symlink_ops + $(cat "$WORK"/w*.log | grep -c '"op": "symlink"' || true)))
+  link_ops=$((link_ops + $(cat "$WORK"/w*.log | grep -c '"op": "link"' || true)))
   unmount_clean
   read -r c l inew iold iempty nerr lg bl < <("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["checked"], r["lost"], r["inflight_new"], r["inflight_old"], r["inflight_empty"], len(r["errors"]), r["link_groups"], r["broken_links"])' "$res")
   link_groups=$((link_groups + lg)); broken_links=$((broken_links + bl))
@@ -646,7 +671,7 @@ echo "  large-file changes started:  $big_ops (creates, and in-place rounds each
 echo "  pulls killed: $pulls (dest absent $pull_absent, old $pull_old, new $pull_new; finished before the kill $pull_done)"
 echo "  online compactions completed: $(grep -c "compacted " "$WORK/daemon.log" || true)"
 echo "  pull temp dirs left behind by a killed pull: $pull_leftovers"
-echo "  hard-link groups checked:    $link_groups (broken: $broken_links)"
+echo "  links made: $link_ops hard, $symlink_ops symbolic; hard-link groups checked after remounts: $link_groups (broken: $broken_links)"
 echo "  unexpected writer errors:    $writer_errors"
 if ((lost > 0 || broken_links > 0 || failed_open > 0 || writer_errors > 0 || trials < COUNT)); then
   echo "torture-crash: FAIL" >&2
