@@ -46,8 +46,6 @@ std::string big_then_overwrite(Store& s, const std::string& id) {
   return model;
 }
 
-uint32_t header_version(const std::string& store) { return static_cast<uint8_t>(testing::read_file(store + "/header.bin")[8]); }
-
 TEST(ExtentSpans, ASplitKeepsTheOldCrcForBothRemainders) {
   TempDir t;
   auto s = create_store(t / "s");
@@ -59,7 +57,7 @@ TEST(ExtentSpans, ASplitKeepsTheOldCrcForBothRemainders) {
   EXPECT_FALSE(c->second[2].own_crc());
   EXPECT_EQ(c->second[0].crc_off, c->second[2].crc_off);
   EXPECT_EQ(c->second[0].crc_len, kBig);
-  EXPECT_EQ(header_version(t / "s"), 3u);
+  EXPECT_EQ(testing::header_version_of(t / "s"), 3u);
   EXPECT_EQ(s->get("db")->content, model);
   s.reset();
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());
@@ -141,13 +139,13 @@ TEST(ExtentSpans, AVersionTwoStoreIsMarkedThreeAtItsFirstRangeEntry) {
   }
   auto s = open_store(t / "s");
   s->put(testing::doc("plain", "no ranges"));
-  EXPECT_EQ(header_version(t / "s"), 2u);
+  EXPECT_EQ(testing::header_version_of(t / "s"), 2u);
   auto w = s->begin_stream();
   auto c = s->content_extents("db");
   w->load(c->first, c->second);
   w->write(100, "x", 1);
   w->commit(meta_for("db"));
-  EXPECT_EQ(header_version(t / "s"), 3u);
+  EXPECT_EQ(testing::header_version_of(t / "s"), 3u);
   w.reset();
   s.reset();
   EXPECT_TRUE(Store::fsck(t / "s", false).ok());

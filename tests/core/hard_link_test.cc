@@ -17,18 +17,12 @@ namespace {
 using testing::content_of;
 using testing::create_store;
 using testing::doc;
+using testing::header_version_of;
 using testing::open_reader;
 using testing::open_store;
 using testing::read_file;
 using testing::TempDir;
 using testing::write_file;
-
-uint32_t header_version_of(const std::string& dir) {
-  format::FileHeader h;
-  std::string bytes = read_file(dir + "/header.bin").substr(0, format::kFileHeaderSize);
-  EXPECT_FALSE(format::decode_file_header(bytes, format::kHeaderMagic, &h).has_value());
-  return h.version;
-}
 
 int error_of(const std::function<void()>& fn) {
   try {

@@ -66,4 +66,12 @@ inline void write_file(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
+// The format version in dir/header.bin's file header (which must decode).
+inline uint32_t header_version_of(const std::string& dir) {
+  format::FileHeader h;
+  std::string bytes = read_file(dir + "/header.bin").substr(0, format::kFileHeaderSize);
+  EXPECT_FALSE(format::decode_file_header(bytes, format::kHeaderMagic, &h).has_value());
+  return h.version;
+}
+
 }  // namespace docfs::testing
